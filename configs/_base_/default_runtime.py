@@ -1,0 +1,23 @@
+# mmfsar runtime: mmaction's, plus what episodic training needs.
+_base_ = ['mmaction::_base_/default_runtime.py']
+
+# Registers mmfsar's modules (and applies its stack workarounds) in any
+# runner, including MMAction2's own tools/train.py.
+custom_imports = dict(imports=['mmfsar'], allow_failed_imports=False)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20, ignore_last=False),
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=1000,
+        by_epoch=False,
+        save_best='fewshot/accuracy',
+        rule='greater',
+        max_keep_ckpts=2))
+# Checkpoints loadable with torch.load(weights_only=True), and resumed runs
+# that continue with the random state they were saved with.
+custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='RandomStateHook')]
+
+log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
+# NCCL on GPUs; mmfsar switches to gloo on machines without CUDA.
+env_cfg = dict(dist_cfg=dict(backend='nccl'))

@@ -1,0 +1,26 @@
+# CLIP-FSAR, Kinetics-100, 5-way 1-shot, CLIP ViT-B/16 (SPEC 6.1). The hyper-
+# parameters are the released Kinetics-100 ones (released for RN50; the authors
+# published no ViT-B/16 config); see clip_fsar_kinetics100_1shot_rn50.py.
+_base_ = [
+    './_base_/default_runtime.py', './_base_/models/clip_fsar_vit-b16.py',
+    './_base_/datasets/kinetics100_fsar.py',
+    './_base_/schedules/clip_fsar_adam.py'
+]
+
+seed = 18
+randomness = dict(seed=seed)
+model = dict(loss_text=dict(loss_weight=1.5))
+train_dataloader = dict(dataset=dict(episode_seed=seed))
+optim_wrapper = dict(optimizer=dict(lr=1e-5))
+param_scheduler = [
+    dict(
+        type='CLIPFSARLR',
+        warmup_start_lr=5e-6,
+        steps_iter=250,
+        steps=[0, 6, 9],
+        lrs=[1, 0.1, 0.01],
+        double_count_epoch=False,
+        by_epoch=False)
+]
+train_cfg = dict(max_iters=5000, val_interval=100)
+default_hooks = dict(checkpoint=dict(interval=100))

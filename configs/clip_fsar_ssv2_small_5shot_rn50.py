@@ -1,0 +1,8 @@
+# CLIP-FSAR, SSv2-Small, 5-way 5-shot, CLIP RN50 (D = 1024): the backbone of
+# every released config.
+_base_ = ['./clip_fsar_ssv2_small_5shot.py']
+
+model = dict(
+    backbone=dict(model_name='RN50'),
+    text_encoder=dict(model_name='RN50'),
+    head=dict(in_channels=1024))

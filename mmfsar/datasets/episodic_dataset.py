@@ -1,0 +1,354 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+import copy
+import os.path as osp
+import random
+from collections import defaultdict
+from contextlib import contextmanager
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+from mmaction.registry import DATASETS
+from mmengine.dataset import BaseDataset, Compose
+from mmengine.logging import print_log
+
+# Transforms that draw random numbers even in a test pipeline.
+RANDOM_TRANSFORMS = ('RandomCrop', 'RandomResizedCrop', 'MultiScaleCrop',
+                     'Flip', 'ColorJitter', 'VideoColorJitter',
+                     'RandomErasing', 'RandomRescale', 'PytorchVideoWrapper',
+                     'ImgAug')
+
+
+def is_random_pipeline(pipeline: Compose) -> bool:
+    """Whether a pipeline can give a different view of a video each call."""
+    for transform in pipeline.transforms:
+        name = type(transform).__name__
+        if name in RANDOM_TRANSFORMS:
+            if name == 'Flip' and getattr(transform, 'flip_ratio', 1) == 0:
+                continue
+            return True
+        if getattr(transform, 'test_mode', True) is False:
+            return True
+    return False
+
+
+@contextmanager
+def local_seed(*entropy: int):
+    """Seed ``numpy.random`` and ``random`` from ``entropy`` inside the
+    block and restore their previous states after it.
+
+    mmaction's transforms draw from these global generators; seeding them
+    per video makes an augmented episode a function of its index alone, with
+    any number of dataloader workers.
+    """
+    seed = np.random.SeedSequence(list(entropy)).generate_state(1)[0]
+    np_state, py_state = np.random.get_state(), random.getstate()
+    np.random.seed(int(seed))
+    random.seed(int(seed))
+    try:
+        yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+
+
+class VideoLoadError(RuntimeError):
+    """A video of an episode could not be read or processed."""
+
+
+@DATASETS.register_module()
+class EpisodicDataset:
+    """Turn any labelled MMAction2 dataset into N-way K-shot episodes.
+
+    Index ``i`` is episode ``i``: N classes and K+Q distinct videos of each,
+    support videos first, then queries, both in class order. The episode is
+    a pure function of ``(episode_seed, i)`` (and so is the randomness of a
+    training pipeline), never of global random state: every run, every
+    number of workers and every process count sees the same episode ``i``.
+    Validation and test episodes are therefore fixed by ``episode_seed``;
+    training episodes differ from index to index, and ``EpisodeSampler``
+    gives each rank its own indices.
+
+    Each video goes through the wrapped dataset's own pipeline (or
+    ``query_pipeline`` for queries). Its packed data sample carries the
+    episode label 0..N-1 as ``gt_label`` and, in metainfo, ``episode_idx``,
+    ``is_query``, ``class_id`` (the label in the wrapped dataset, which
+    indexes its ``classes``), ``num_ways`` and ``data_idx``.
+
+    Args:
+        dataset (dict | BaseDataset): The wrapped dataset. It must have
+            labels and ``metainfo['classes']`` (e.g. a ``VideoDataset`` with
+            ``metainfo=dict(classes='classes.txt')``).
+        num_ways (int): N. Defaults to 5.
+        num_shots (int): K. Defaults to 1.
+        num_queries (int): Q, queries per class. Defaults to 1.
+        num_episodes (int): Length of the dataset. Defaults to 10000.
+        episode_seed (int): Seed of the episodes. Defaults to 0.
+        query_pipeline (list[dict], optional): A different pipeline for
+            query videos (Kinetics-100 query augmentation). Defaults to None.
+        replace_bad_videos (bool): In training only, replace a video that
+            fails to load by another video of the same class, with a
+            warning. Defaults to False: the error stops the run.
+        lazy_init (bool): Defer indexing the wrapped dataset. Defaults to
+            False.
+    """
+
+    def __init__(self,
+                 dataset: Union[dict, BaseDataset],
+                 num_ways: int = 5,
+                 num_shots: int = 1,
+                 num_queries: int = 1,
+                 num_episodes: int = 10000,
+                 episode_seed: int = 0,
+                 query_pipeline: Optional[List[dict]] = None,
+                 replace_bad_videos: bool = False,
+                 lazy_init: bool = False) -> None:
+        self._classes_source = None
+        if isinstance(dataset, dict):
+            classes = dataset.get('metainfo', {}).get('classes')
+            if isinstance(classes, str):
+                self._classes_source = classes
+            dataset = DATASETS.build(dataset)
+        self.dataset = dataset
+        for key, value in dict(
+                num_ways=num_ways,
+                num_shots=num_shots,
+                num_queries=num_queries,
+                num_episodes=num_episodes).items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'{key} must be a positive int, got '
+                                 f'{value!r}.')
+        self.num_ways = num_ways
+        self.num_shots = num_shots
+        self.num_queries = num_queries
+        self.num_episodes = num_episodes
+        self.episode_seed = int(episode_seed)
+        self.test_mode = bool(getattr(dataset, 'test_mode', False))
+        if replace_bad_videos and self.test_mode:
+            raise ValueError('replace_bad_videos is for training only: a '
+                             'test result must not silently change data.')
+        self.replace_bad_videos = replace_bad_videos
+        self.num_replaced = 0
+        self.query_pipeline = Compose(
+            query_pipeline) if query_pipeline is not None else None
+        self._fully_initialized = False
+        if not lazy_init:
+            self.full_init()
+
+    # ----------------------------------------------------------- structure
+    @property
+    def metainfo(self) -> dict:
+        """The wrapped dataset's metainfo (with ``classes``)."""
+        return copy.deepcopy(self.dataset.metainfo)
+
+    @property
+    def class_names(self) -> List[str]:
+        """Name of each class id."""
+        return list(self.dataset.metainfo['classes'])
+
+    @property
+    def pipeline(self) -> Compose:
+        """The support (and default query) pipeline."""
+        return self.dataset.pipeline
+
+    def _where(self) -> str:
+        ann = getattr(self.dataset, 'ann_file', None)
+        return f' (ann_file={ann!r})' if ann else ''
+
+    def full_init(self) -> None:
+        """Index the videos of every class and validate the episode shape.
+
+        Raises:
+            ValueError: On missing class names, a label without a name, a
+                class-name list that does not match the labels, fewer than
+                ``num_ways`` classes, or a class with fewer than
+                ``num_shots + num_queries`` videos.
+        """
+        if self._fully_initialized:
+            return
+        self.dataset.full_init()
+        classes = self.dataset.metainfo.get('classes')
+        if not classes:
+            raise ValueError(
+                'EpisodicDataset needs class names: give the wrapped '
+                "dataset metainfo=dict(classes='path/to/classes.txt')" +
+                self._where() + '.')
+        by_class: Dict[int, List[int]] = defaultdict(list)
+        for idx in range(len(self.dataset)):
+            info = self.dataset.get_data_info(idx)
+            label = info.get('label')
+            if not isinstance(label, (int, np.integer)):
+                raise ValueError(
+                    f'{info.get("filename", idx)} has label {label!r}; '
+                    'EpisodicDataset needs one int label per video' +
+                    self._where() + '.')
+            if not 0 <= label < len(classes):
+                raise ValueError(
+                    f'{info.get("filename", idx)} has label {label}, which '
+                    f'has no class name: the class-name list has '
+                    f'{len(classes)} names' + self._where() + '.')
+            by_class[int(label)].append(idx)
+        source = f' in {self._classes_source!r}' if self._classes_source \
+            else ''
+        if len(by_class) != len(classes):
+            empty = [
+                f'{i} {classes[i]!r}' for i in range(len(classes))
+                if i not in by_class
+            ]
+            raise ValueError(
+                f'The class-name list{source} has {len(classes)} names but '
+                f'only {len(by_class)} classes have videos' + self._where() +
+                f'; classes without videos: {", ".join(empty[:10])}.')
+        if len(classes) < self.num_ways:
+            raise ValueError(
+                f'num_ways={self.num_ways} but the dataset has only '
+                f'{len(classes)} classes' + self._where() + '.')
+        need = self.num_shots + self.num_queries
+        for label, indices in sorted(by_class.items()):
+            if len(indices) < need:
+                raise ValueError(
+                    f'Class {classes[label]!r} (id {label}) has '
+                    f'{len(indices)} videos, fewer than num_shots + '
+                    f'num_queries = {self.num_shots} + {self.num_queries} = '
+                    f'{need}' + self._where() + '.')
+        self._class_indices = [
+            np.asarray(by_class[c], dtype=np.int64)
+            for c in range(len(classes))
+        ]
+        self._fully_initialized = True
+
+    def __len__(self) -> int:
+        return self.num_episodes
+
+    # ------------------------------------------------------------- episodes
+    def get_episode(self, idx: int) -> dict:
+        """The composition of episode ``idx``, without loading any video.
+
+        Returns:
+            dict: ``class_ids`` (N,) in episode-label order, ``support``
+            (N*K,) and ``query`` (N*Q,) indices into the wrapped dataset,
+            ``support_labels`` (N*K,) and ``query_labels`` (N*Q,).
+        """
+        self.full_init()
+        if idx < 0 or (self.test_mode and idx >= self.num_episodes):
+            raise IndexError(f'episode {idx} out of range '
+                             f'[0, {self.num_episodes}).')
+        rng = np.random.default_rng([self.episode_seed, int(idx)])
+        class_ids = rng.choice(
+            len(self._class_indices), self.num_ways, replace=False)
+        support, query = [], []
+        for cid in class_ids:
+            videos = rng.choice(
+                self._class_indices[cid],
+                self.num_shots + self.num_queries,
+                replace=False)
+            support.append(videos[:self.num_shots])
+            query.append(videos[self.num_shots:])
+        labels = np.arange(self.num_ways)
+        return dict(
+            class_ids=class_ids,
+            support=np.concatenate(support),
+            query=np.concatenate(query),
+            support_labels=np.repeat(labels, self.num_shots),
+            query_labels=np.repeat(labels, self.num_queries))
+
+    def video_name(self, data_idx: int) -> str:
+        """File name (or frame dir) of a video of the wrapped dataset."""
+        info = self.dataset.get_data_info(int(data_idx))
+        return str(info.get('filename', info.get('frame_dir', data_idx)))
+
+    def load_video(self,
+                   data_idx: int,
+                   is_query: bool = False,
+                   context: str = '') -> dict:
+        """Run one video of the wrapped dataset through its pipeline.
+
+        Raises:
+            VideoLoadError: naming the file (and ``context``) when the
+                video is missing or cannot be decoded.
+        """
+        info = self.dataset.get_data_info(int(data_idx))
+        pipeline = self.query_pipeline if (
+            is_query and self.query_pipeline is not None) else self.pipeline
+        name = self.video_name(data_idx)
+        if 'filename' in info and not osp.exists(info['filename']):
+            raise VideoLoadError(f'Video file not found: {name}{context}.')
+        try:
+            packed = pipeline(info)
+        except Exception as err:
+            raise VideoLoadError(f'Failed to load video {name}{context}: '
+                                 f'{type(err).__name__}: {err}') from err
+        if packed is None:
+            raise VideoLoadError(
+                f'The pipeline returned None for video {name}{context}.')
+        return packed
+
+    def _load_slot(self, episode_idx: int, slot: int, data_idx: int,
+                   class_id: int, is_query: bool, used: set) -> dict:
+        role = 'query' if is_query else 'support'
+        context = (f' (episode {episode_idx}, {role} video of class '
+                   f'{self.class_names[class_id]!r})')
+        attempt = 0
+        while True:
+            try:
+                if self.test_mode:
+                    return self.load_video(data_idx, is_query, context)
+                with local_seed(self.episode_seed, episode_idx, slot, attempt):
+                    return self.load_video(data_idx, is_query, context)
+            except VideoLoadError as err:
+                if not self.replace_bad_videos:
+                    raise
+                candidates = [
+                    i for i in self._class_indices[class_id] if i not in used
+                ]
+                if not candidates:
+                    raise VideoLoadError(
+                        f'{err}; no other video of the class is left to '
+                        'replace it.') from err
+                attempt += 1
+                rng = np.random.default_rng(
+                    [self.episode_seed, episode_idx, slot, attempt])
+                data_idx = int(rng.choice(candidates))
+                used.add(data_idx)
+                self.num_replaced += 1
+                print_log(
+                    f'{err} Replaced by {self.video_name(data_idx)} '
+                    f'(replace_bad_videos=True; {self.num_replaced} '
+                    'replaced so far in this worker).',
+                    logger='current',
+                    level=30)
+
+    def __getitem__(self, idx: int) -> List[dict]:
+        """All videos of episode ``idx``: support then query, packed."""
+        episode = self.get_episode(idx)
+        used = set(episode['support'].tolist() + episode['query'].tolist())
+        items = [
+            (d, lbl, False)
+            for d, lbl in zip(episode['support'], episode['support_labels'])
+        ]
+        items += [(d, lbl, True)
+                  for d, lbl in zip(episode['query'], episode['query_labels'])]
+        out = []
+        for slot, (data_idx, label, is_query) in enumerate(items):
+            class_id = int(episode['class_ids'][label])
+            packed = self._load_slot(idx, slot, int(data_idx), class_id,
+                                     is_query, used)
+            sample = packed['data_samples']
+            sample.set_gt_label(int(label))
+            sample.set_metainfo(
+                dict(
+                    episode_idx=int(idx),
+                    is_query=is_query,
+                    class_id=class_id,
+                    num_ways=self.num_ways,
+                    data_idx=int(data_idx)))
+            out.append(packed)
+        return out
+
+    def episode_videos(self, indices: Sequence[int]) -> np.ndarray:
+        """Sorted distinct wrapped-dataset indices used by ``indices``."""
+        used = set()
+        for idx in indices:
+            episode = self.get_episode(idx)
+            used.update(episode['support'].tolist())
+            used.update(episode['query'].tolist())
+        return np.asarray(sorted(used), dtype=np.int64)

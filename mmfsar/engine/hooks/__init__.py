@@ -1,0 +1,5 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+from .random_state_hook import RandomStateHook
+from .safe_checkpoint_hook import SafeCheckpointHook
+
+__all__ = ['RandomStateHook', 'SafeCheckpointHook']

@@ -1,0 +1,285 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+import time
+from typing import Dict, List, Sequence, Union
+
+import numpy as np
+import torch
+from mmaction.registry import LOOPS
+from mmaction.structures import ActionDataSample
+from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.dist import all_gather, get_dist_info
+from mmengine.evaluator import Evaluator
+from mmengine.logging import print_log
+from mmengine.runner import BaseLoop, autocast
+from torch.utils.data import DataLoader, Dataset
+
+from mmfsar.datasets.episodic_dataset import (EpisodicDataset,
+                                              is_random_pipeline, local_seed)
+from mmfsar.models.recognizers.clip_fsar import Episode, pack_predictions
+from ..rng import preserved_rng
+from .episodic_train_loop import unwrap_model
+
+
+class _Progress:
+    """Logs ``done/total``, rate and time left at most every few seconds."""
+
+    def __init__(self, what: str, total: int, interval: float = 10.) -> None:
+        self.what, self.total, self.interval = what, total, interval
+        self.start = self.last = time.time()
+
+    def update(self, done: int) -> None:
+        now = time.time()
+        if now - self.last < self.interval and done < self.total:
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        left = (self.total - done) / rate if rate > 0 else float('inf')
+        print_log(
+            f'{self.what}: {done}/{self.total} ({rate:.1f}/s, '
+            f'{left:.0f} s left)',
+            logger='current')
+
+
+class _VideoSubset(Dataset):
+    """Some videos of an episodic dataset's wrapped dataset, one item each."""
+
+    def __init__(self, dataset: EpisodicDataset, indices: Sequence[int],
+                 first_episode: Dict[int, int], fixed_view: bool) -> None:
+        self.dataset = dataset
+        self.indices = [int(i) for i in indices]
+        self.first_episode = first_episode
+        self.fixed_view = fixed_view
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict:
+        idx = self.indices[i]
+        context = f' (used first by episode {self.first_episode[idx]})'
+        if self.fixed_view:
+            with local_seed(self.dataset.episode_seed, idx):
+                return self.dataset.load_video(idx, context=context)
+        return self.dataset.load_video(idx, context=context)
+
+
+@LOOPS.register_module()
+class EpisodicTestLoop(BaseLoop):
+    """Few-shot evaluation over the fixed episodes of a split.
+
+    Use it as ``test_cfg`` and as ``val_cfg``; it calls the hooks of the
+    stage it runs in.
+
+    With ``cache_features=True`` (default) every distinct video of the
+    episodes is decoded and encoded once: the videos are sharded over ranks,
+    and the (index, per-frame feature) pairs are gathered to every rank.
+    Then each rank runs the head (prototype modulation + OTAM) on its share
+    of the episodes from the cached features, and the metric collects one
+    result per episode. With ``cache_features=False`` every episode goes
+    end to end through the model, as in the released code; the two give the
+    same predictions when the test pipeline is deterministic.
+
+    Args:
+        runner (Runner): The runner.
+        dataloader (DataLoader | dict): Loader of an ``EpisodicDataset``.
+        evaluator (Evaluator | dict | list): E.g. ``FewShotAccuracy``.
+        cache_features (bool): Encode each video once. Defaults to True.
+        fixed_view (bool): With a random test pipeline, let the cached loop
+            encode one fixed random view per video (the uncached loop would
+            draw a new view for every episode). Defaults to False: refuse.
+        video_batch_size (int, optional): Videos per backbone batch when
+            caching. Defaults to the dataloader's batch size times the
+            episode size.
+        episode_batch_size (int): Episodes per head batch when caching.
+            Defaults to 256.
+        fp16 (bool): Run under autocast. Defaults to False.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Evaluator, Dict, List],
+                 cache_features: bool = True,
+                 fixed_view: bool = False,
+                 video_batch_size: int = None,
+                 episode_batch_size: int = 256,
+                 fp16: bool = False) -> None:
+        super().__init__(runner, dataloader)
+        if isinstance(evaluator, (dict, list)):
+            self.evaluator = runner.build_evaluator(evaluator)
+        else:
+            self.evaluator = evaluator
+        dataset = self.dataloader.dataset
+        if not isinstance(dataset, EpisodicDataset):
+            raise TypeError('EpisodicTestLoop needs an EpisodicDataset, got '
+                            f'{type(dataset).__name__}.')
+        self.evaluator.dataset_meta = dataset.metainfo
+        self.cache_features = cache_features
+        self.fixed_view = fixed_view
+        episode_size = dataset.num_ways * (
+            dataset.num_shots + dataset.num_queries)
+        self.video_batch_size = video_batch_size or max(
+            1, self.dataloader.batch_size) * episode_size
+        self.episode_batch_size = episode_batch_size
+        self.fp16 = fp16
+
+    @property
+    def stage(self) -> str:
+        """``'val'`` when the runner uses this loop for validation."""
+        return 'val' if getattr(self.runner, '_val_loop',
+                                None) is self else 'test'
+
+    def run(self) -> dict:
+        """Evaluate every episode and return the metrics."""
+        stage = self.stage
+        self.runner.call_hook(f'before_{stage}')
+        self.runner.call_hook(f'before_{stage}_epoch')
+        self.runner.model.eval()
+        dataset = self.dataloader.dataset
+        model = unwrap_model(self.runner.model)
+        model.set_class_names(dataset.metainfo['classes'], mode='eval')
+        # Evaluation must not change what training draws next.
+        with torch.no_grad(), preserved_rng():
+            if self.cache_features:
+                self._run_cached(model, dataset)
+            else:
+                self._run_full(stage)
+        metrics = self.evaluator.evaluate(len(dataset))
+        self.runner.call_hook(f'after_{stage}_epoch', metrics=metrics)
+        self.runner.call_hook(f'after_{stage}')
+        return metrics
+
+    # ---------------------------------------------------------- reference
+    def _run_full(self, stage: str) -> None:
+        progress = _Progress('Episodes (end to end)', len(self.dataloader))
+        for idx, data_batch in enumerate(self.dataloader):
+            self.runner.call_hook(
+                f'before_{stage}_iter', batch_idx=idx, data_batch=data_batch)
+            with autocast(enabled=self.fp16):
+                outputs = self.runner.model.test_step(data_batch)
+            self.evaluator.process(data_samples=outputs, data_batch=None)
+            self.runner.call_hook(
+                f'after_{stage}_iter',
+                batch_idx=idx,
+                data_batch=data_batch,
+                outputs=outputs)
+            progress.update(idx + 1)
+
+    # ------------------------------------------------------------- cached
+    def _check_pipeline(self, dataset: EpisodicDataset) -> None:
+        random_pipes = [
+            p for p in (dataset.pipeline, dataset.query_pipeline)
+            if p is not None and is_random_pipeline(p)
+        ]
+        if not random_pipes:
+            return
+        if not self.fixed_view:
+            raise ValueError(
+                'The evaluation pipeline is random (random frame sampling, '
+                'crop, flip or colour jitter), so caching one feature per '
+                'video would not match end-to-end evaluation. Use a '
+                'deterministic test pipeline (FewShotSampleFrames with '
+                'test_mode=True, CenterCrop), or set cache_features=False '
+                'to draw new views per episode as the released code does, '
+                'or set fixed_view=True to encode one fixed random view per '
+                'video.')
+        print_log(
+            'fixed_view=True: the evaluation pipeline is random; each video '
+            'is encoded once with one fixed random view (seeded by '
+            'episode_seed and the video index), which every episode reuses.',
+            logger='current',
+            level=30)
+
+    def _encode_videos(self, model, dataset: EpisodicDataset,
+                       videos: np.ndarray,
+                       first_episode: Dict[int, int]) -> torch.Tensor:
+        rank, world_size = get_dist_info()
+        mine = videos[rank::world_size]
+        loader = DataLoader(
+            _VideoSubset(dataset, mine, first_episode, self.fixed_view),
+            batch_size=self.video_batch_size,
+            num_workers=self.dataloader.num_workers,
+            collate_fn=pseudo_collate,
+            shuffle=False)
+        progress = _Progress(
+            f'Encoding videos (rank {rank}, {world_size} ranks)', len(mine))
+        feats, done = [], 0
+        for batch in loader:
+            data = model.data_preprocessor(batch, False)
+            with autocast(enabled=self.fp16):
+                feats.append(model(**data, mode='tensor').float())
+            done += len(batch['inputs'])
+            progress.update(done)
+        device = next(model.parameters()).device
+        local = torch.cat(feats) if feats else None
+        if world_size == 1:
+            return local
+        # Pad every shard to the same length, then gather (index, feature).
+        per_rank = -(-len(videos) // world_size)
+        shape = (per_rank, *local.shape[1:]) if local is not None else None
+        padded = torch.zeros(shape, device=device)
+        index = torch.full((per_rank, ), -1, dtype=torch.long, device=device)
+        if local is not None:
+            padded[:len(local)] = local
+            index[:len(local)] = torch.as_tensor(mine, device=device)
+        all_feats = torch.cat(all_gather(padded))
+        all_index = torch.cat(all_gather(index))
+        keep = all_index >= 0
+        order = torch.argsort(all_index[keep])
+        return all_feats[keep][order]
+
+    def _run_cached(self, model, dataset: EpisodicDataset) -> None:
+        self._check_pipeline(dataset)
+        first_episode: Dict[int, int] = {}
+        for idx in range(len(dataset)):
+            episode = dataset.get_episode(idx)
+            for v in np.concatenate([episode['support'], episode['query']]):
+                first_episode.setdefault(int(v), idx)
+        videos = np.asarray(sorted(first_episode), dtype=np.int64)
+        print_log(
+            f'Cached evaluation: {len(dataset)} episodes use '
+            f'{len(videos)} distinct videos.',
+            logger='current')
+        cache = self._encode_videos(model, dataset, videos, first_episode)
+        device = cache.device
+
+        sampler = DefaultSampler(dataset, shuffle=False)
+        mine = list(sampler)
+        progress = _Progress('Episodes (cached features)', len(mine))
+        for start in range(0, len(mine), self.episode_batch_size):
+            chunk = mine[start:start + self.episode_batch_size]
+            episodes = [dataset.get_episode(i) for i in chunk]
+
+            def stack(key, episodes=episodes):
+                return torch.as_tensor(
+                    np.stack([e[key] for e in episodes]), device=device)
+
+            support_pos = np.searchsorted(videos, stack('support').cpu())
+            query_pos = np.searchsorted(videos, stack('query').cpu())
+            support_labels = stack('support_labels')
+            class_ids = stack('class_ids')
+            with autocast(enabled=self.fp16):
+                logits = model.episode_logits(
+                    cache[torch.as_tensor(support_pos,
+                                          device=device)], support_labels,
+                    torch.gather(class_ids, 1, support_labels),
+                    cache[torch.as_tensor(query_pos, device=device)],
+                    dataset.num_ways, 'eval')
+            samples, groups = [], []
+            for idx, episode in zip(chunk, episodes):
+                query = []
+                for label, data_idx in zip(episode['query_labels'],
+                                           episode['query']):
+                    sample = ActionDataSample(
+                        metainfo=dict(
+                            episode_idx=int(idx),
+                            is_query=True,
+                            class_id=int(episode['class_ids'][label]),
+                            num_ways=dataset.num_ways,
+                            data_idx=int(data_idx)))
+                    sample.set_gt_label(int(label))
+                    query.append(len(samples))
+                    samples.append(sample)
+                groups.append(Episode([], query, dataset.num_ways))
+            outputs = pack_predictions(logits, groups, samples)
+            self.evaluator.process(data_samples=outputs, data_batch=None)
+            progress.update(min(start + self.episode_batch_size, len(mine)))

@@ -1,0 +1,4 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+from .metrics import FewShotAccuracy
+
+__all__ = ['FewShotAccuracy']

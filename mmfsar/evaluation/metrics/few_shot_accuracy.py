@@ -1,0 +1,128 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+import json
+import math
+from collections import OrderedDict, defaultdict
+from typing import List, Optional, Sequence
+
+import numpy as np
+from mmaction.registry import METRICS
+from mmengine.evaluator import BaseMetric
+from mmengine.fileio import dump
+from mmengine.logging import MMLogger
+
+
+def _meta(sample: dict, key: str):
+    if key in sample:
+        return sample[key]
+    return sample.get('metainfo', {}).get(key)
+
+
+def _scalar(value) -> int:
+    if hasattr(value, 'item'):
+        return int(value.item())
+    if isinstance(value, (list, tuple)):
+        return int(value[0])
+    return int(value)
+
+
+@METRICS.register_module()
+class FewShotAccuracy(BaseMetric):
+    """Accuracy over few-shot episodes with a 95% confidence interval.
+
+    ``process`` appends exactly one result per episode, in the order the
+    episodes arrive, which is what lets mmengine's distributed collection
+    restore the order and drop the sampler's padding. Results:
+
+    - ``accuracy``: mean of the per-episode accuracies, in %;
+    - ``ci95``: ``1.96 * std / sqrt(E)`` of those accuracies (ddof 0, as in
+      mmfewshot and the few-shot literature), in %;
+    - ``num_episodes``: E;
+    - ``class_acc/<name>``: accuracy of the queries of each class, in %
+      (when ``per_class=True``).
+
+    Args:
+        per_class (bool): Report per-class accuracy. Defaults to True.
+        out_file (str, optional): Write one JSON line per episode (index,
+            class ids, labels, predictions, accuracy) there. Defaults to
+            None.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Defaults to ``'fewshot'``.
+    """
+    default_prefix: Optional[str] = 'fewshot'
+
+    def __init__(self,
+                 per_class: bool = True,
+                 out_file: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.per_class = per_class
+        self.out_file = out_file
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Group query predictions by episode; one result per episode.
+
+        Args:
+            data_batch: Unused.
+            data_samples (Sequence[dict]): Query samples with
+                ``pred_score``, ``gt_label`` and metainfo ``episode_idx``
+                and ``class_id``, episodes one after another.
+        """
+        episodes: 'OrderedDict[int, list]' = OrderedDict()
+        for sample in data_samples:
+            if hasattr(sample, 'to_dict'):
+                sample = sample.to_dict()
+            idx = _scalar(_meta(sample, 'episode_idx'))
+            episodes.setdefault(idx, []).append(sample)
+        for idx, samples in episodes.items():
+            labels = [_scalar(s['gt_label']) for s in samples]
+            preds = [
+                int(np.asarray(s['pred_score']).argmax()) for s in samples
+            ]
+            class_of = {
+                lbl: _scalar(_meta(s, 'class_id'))
+                for lbl, s in zip(labels, samples)
+            }
+            self.results.append(
+                dict(
+                    episode_idx=idx,
+                    class_ids=[class_of[k] for k in sorted(class_of)],
+                    query_class_ids=[class_of[k] for k in labels],
+                    labels=labels,
+                    preds=preds,
+                    accuracy=float(np.mean(np.equal(labels, preds))) * 100))
+
+    def compute_metrics(self, results: List[dict]) -> dict:
+        """Mean accuracy, CI and per-class accuracy over the episodes."""
+        accs = np.array([r['accuracy'] for r in results], dtype=np.float64)
+        metrics = OrderedDict(
+            accuracy=float(accs.mean()),
+            ci95=float(1.96 * accs.std() / math.sqrt(len(accs))),
+            num_episodes=len(accs))
+        if self.per_class:
+            names = (self.dataset_meta or {}).get('classes')
+            hits = defaultdict(list)
+            for r in results:
+                for cid, lbl, pred in zip(r['query_class_ids'], r['labels'],
+                                          r['preds']):
+                    hits[cid].append(lbl == pred)
+            for cid in sorted(hits):
+                name = names[cid] if names and cid < len(names) else str(cid)
+                metrics[f'class_acc/{name}'] = float(np.mean(hits[cid])) * 100
+        if self.out_file:
+            dump_results(results, self.out_file)
+            MMLogger.get_current_instance().info(
+                f'Wrote {len(results)} per-episode results to '
+                f'{self.out_file}')
+        return metrics
+
+
+def dump_results(results: List[dict], out_file: str) -> None:
+    """Write per-episode results, one JSON object per line (or a pickle /
+    json file by extension through mmengine)."""
+    if out_file.endswith('.jsonl'):
+        with open(out_file, 'w') as f:
+            for r in results:
+                f.write(json.dumps(r) + '\n')
+    else:
+        dump(results, out_file)

@@ -1,0 +1,5 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+from .open_clip_text import OpenCLIPTextEncoder
+from .open_clip_visual import OpenCLIPVisual
+
+__all__ = ['OpenCLIPVisual', 'OpenCLIPTextEncoder']

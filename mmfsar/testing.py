@@ -1,0 +1,166 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+"""Small generated video datasets for tests and smoke runs."""
+import os
+import os.path as osp
+from typing import Dict, Optional, Tuple
+
+import cv2
+import numpy as np
+
+TINY_CLIP = dict(
+    embed_dim=32,
+    vision_cfg=dict(
+        image_size=32, layers=1, width=32, head_width=16, patch_size=16),
+    text_cfg=dict(
+        context_length=16, vocab_size=49408, width=32, heads=2, layers=1))
+"""A tiny open_clip ViT config (random weights, builds in milliseconds)."""
+
+TINY_RN = dict(
+    embed_dim=32,
+    vision_cfg=dict(image_size=32, layers=[1, 1, 1, 1], width=8),
+    text_cfg=dict(
+        context_length=16, vocab_size=49408, width=32, heads=2, layers=1))
+"""A tiny open_clip ModifiedResNet config."""
+
+
+def tiny_model_cfg(clip: Optional[dict] = None, **head) -> dict:
+    """A ``CLIPFSAR`` config around a tiny random open_clip model.
+
+    Args:
+        clip (dict, optional): open_clip model config. Defaults to
+            :data:`TINY_CLIP`.
+        **head: Extra ``PrototypeModulationHead`` arguments.
+    """
+    clip = clip or TINY_CLIP
+    return dict(
+        type='CLIPFSAR',
+        backbone=dict(
+            type='OpenCLIPVisual', model_name='tiny', model_cfg=clip),
+        text_encoder=dict(
+            type='OpenCLIPTextEncoder', model_name='tiny', model_cfg=clip),
+        head=dict(
+            type='PrototypeModulationHead',
+            in_channels=clip['embed_dim'],
+            num_heads=4,
+            ffn_channels=64,
+            **head),
+        loss_text=dict(type='VideoTextLoss', loss_weight=1.0))
+
+
+def write_video(path: str, frames: np.ndarray, fps: int = 8) -> None:
+    """Encode RGB frames (T, H, W, 3) uint8 as an mp4 (OpenCV, mp4v)."""
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    height, width = frames.shape[1:3]
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps,
+                             (width, height))
+    if not writer.isOpened():
+        raise RuntimeError(f'OpenCV cannot write {path}')
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def moving_square(label: int,
+                  rng: np.random.Generator,
+                  num_frames: int = 12,
+                  size: int = 32) -> np.ndarray:
+    """A square whose direction of motion is given by ``label``."""
+    angle = 2 * np.pi * (label % 8) / 8
+    frames = np.zeros((num_frames, size, size, 3), np.uint8)
+    frames[:] = rng.integers(0, 80, size=3)
+    color = rng.integers(120, 256, size=3)
+    side = size // 4
+    start = rng.uniform(size * 0.3, size * 0.5, size=2)
+    for t in range(num_frames):
+        x, y = (start + t * 1.5 * np.array([np.cos(angle), np.sin(angle)]))
+        x0, y0 = int(x) % (size - side), int(y) % (size - side)
+        frames[t, y0:y0 + side, x0:x0 + side] = color
+    return frames
+
+
+def make_video_dataset(root: str,
+                       splits: Optional[Dict[str, Tuple[int, int]]] = None,
+                       num_frames: int = 12,
+                       size: int = 32,
+                       seed: int = 0) -> str:
+    """Write a few-shot video dataset in ``build_fsar_annotations`` layout.
+
+    ``root/videos/<split>/<class>/<n>.mp4``, and ``root/annotations/``
+    with ``<split>.txt`` (``relative/path label``) and
+    ``<split>_classes.txt``.
+
+    Args:
+        root (str): Output folder.
+        splits (dict): ``{split: (num_classes, videos_per_class)}``.
+            Defaults to train 4 x 4, val 3 x 3, test 3 x 3.
+        num_frames (int): Frames per video. Defaults to 12.
+        size (int): Frame height and width. Defaults to 32.
+        seed (int): Random seed. Defaults to 0.
+
+    Returns:
+        str: ``root``.
+    """
+    splits = splits or dict(train=(4, 4), val=(3, 3), test=(3, 3))
+    rng = np.random.default_rng(seed)
+    ann_dir = osp.join(root, 'annotations')
+    os.makedirs(ann_dir, exist_ok=True)
+    offset = 0
+    for split, (num_classes, per_class) in splits.items():
+        lines, names = [], []
+        for label in range(num_classes):
+            name = f'{split} motion {label}'
+            names.append(name)
+            for n in range(per_class):
+                rel = f'videos/{split}/class_{label}/{n}.mp4'
+                write_video(
+                    osp.join(root, rel),
+                    moving_square(offset + label, rng, num_frames, size))
+                lines.append(f'{rel} {label}')
+        offset += num_classes
+        with open(osp.join(ann_dir, f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        with open(osp.join(ann_dir, f'{split}_classes.txt'), 'w') as f:
+            f.write('\n'.join(names) + '\n')
+    return root
+
+
+def fake_episode_batch(num_ways: int = 5,
+                       num_shots: int = 1,
+                       num_queries: int = 1,
+                       num_frames: int = 4,
+                       size: int = 32,
+                       num_episodes: int = 1,
+                       num_classes: int = 10,
+                       seed: int = 0) -> dict:
+    """A collated batch of random episodes, as ``episode_collate`` makes.
+
+    Returns:
+        dict: ``inputs`` (list of uint8 tensors (T, 3, H, W)) and
+        ``data_samples`` (list of ``ActionDataSample``), episodes one after
+        another, support then query.
+    """
+    import torch
+    from mmaction.structures import ActionDataSample
+    rng = np.random.default_rng(seed)
+    inputs, samples = [], []
+    for episode in range(num_episodes):
+        class_ids = rng.choice(num_classes, num_ways, replace=False)
+        roles = [(lbl, False) for lbl in range(num_ways)
+                 for _ in range(num_shots)]
+        roles += [(lbl, True) for lbl in range(num_ways)
+                  for _ in range(num_queries)]
+        for label, is_query in roles:
+            inputs.append(
+                torch.from_numpy(
+                    rng.integers(
+                        0, 256, (num_frames, 3, size, size), dtype=np.uint8)))
+            sample = ActionDataSample()
+            sample.set_gt_label(label)
+            sample.set_metainfo(
+                dict(
+                    episode_idx=episode,
+                    is_query=is_query,
+                    class_id=int(class_ids[label]),
+                    num_ways=num_ways))
+            samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)

@@ -1,0 +1,156 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+"""End-to-end runs of the tools on the smoke config (subprocesses)."""
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SMOKE = osp.join(REPO, 'configs', 'smoke', 'clip_fsar_tiny_smoke.py')
+TOOLS = osp.join(REPO, 'tools')
+
+
+def run(args, cwd, timeout=300, check=True):
+    env = dict(os.environ)
+    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
+    env['OMP_NUM_THREADS'] = '1'
+    proc = subprocess.run(
+        args,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
+    out = proc.stdout + proc.stderr
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{args} failed ({proc.returncode}):\n{out}')
+    return proc.returncode, out
+
+
+def accuracy_line(out):
+    match = re.search(r'fewshot/accuracy: ([\d.]+)  fewshot/ci95: ([\d.]+)',
+                      out)
+    assert match, out[-3000:]
+    return float(match.group(1)), float(match.group(2))
+
+
+def weights(path):
+    return torch.load(path, weights_only=True)['state_dict']
+
+
+@pytest.fixture(scope='module')
+def trained(smoke_root):
+    """Train the smoke config for 4 iterations (checkpoints at 2 and 4)."""
+    run([sys.executable, f'{TOOLS}/train.py', SMOKE, '--work-dir', 'wd'],
+        smoke_root)
+    return smoke_root
+
+
+def test_train_writes_checkpoints_loadable_with_weights_only(trained):
+    for name in ('iter_2.pth', 'iter_4.pth'):
+        ckpt = torch.load(trained / 'wd' / name, weights_only=True)
+        assert ckpt['meta']['iter'] == int(name[5])
+        assert any(k.startswith('text_encoder.') for k in ckpt['state_dict'])
+    assert any(
+        f.startswith('best_fewshot_accuracy')
+        for f in os.listdir(trained / 'wd'))
+
+
+def test_test_tool_prints_accuracy_and_ci(trained):
+    _, out = run([
+        sys.executable, f'{TOOLS}/test.py', SMOKE, 'wd/iter_4.pth',
+        '--work-dir', 'wd_test', '--dump', 'one.jsonl'
+    ], trained)
+    acc, ci = accuracy_line(out)
+    results = [json.loads(line) for line in open(trained / 'one.jsonl')]
+    assert len(results) == 21
+    assert [r['episode_idx'] for r in results] == list(range(21))
+    mean = sum(r['accuracy'] for r in results) / len(results)
+    assert abs(mean - acc) < 0.01 and ci > 0
+    # --cfg-options reach the loop and the dataset as named.
+    _, out = run([
+        sys.executable, f'{TOOLS}/test.py', SMOKE, 'wd/iter_4.pth',
+        '--work-dir', 'wd_test', '--cfg-options',
+        'test_dataloader.dataset.num_episodes=7',
+        'test_cfg.cache_features=False'
+    ], trained)
+    assert '(7 episodes)' in out
+    assert 'Episodes (end to end)' in out
+
+
+def test_resume_reaches_the_same_weights(trained):
+    run([
+        sys.executable, f'{TOOLS}/train.py', SMOKE, '--work-dir', 'wd_resume',
+        '--resume',
+        str(trained / 'wd' / 'iter_2.pth')
+    ], trained)
+    full, resumed = weights(trained / 'wd' /
+                            'iter_4.pth'), weights(trained / 'wd_resume' /
+                                                   'iter_4.pth')
+    assert full.keys() == resumed.keys()
+    for key in full:
+        assert torch.allclose(
+            full[key].float(), resumed[key].float(), atol=1e-6), key
+
+
+def test_dist_test_two_processes_equals_one(trained):
+    _, one = run([
+        sys.executable, f'{TOOLS}/test.py', SMOKE, 'wd/iter_4.pth',
+        '--work-dir', 'wd_one', '--dump', 'single.jsonl'
+    ], trained)
+    port = str(29500 + os.getpid() % 1000)
+    _, two = run([
+        'env', f'PORT={port}', 'bash', f'{TOOLS}/dist_test.sh', SMOKE,
+        'wd/iter_4.pth', '2', '--work-dir', 'wd_two', '--dump', 'double.jsonl'
+    ], trained)
+    assert 'Encoding videos (rank 0, 2 ranks)' in two
+    assert accuracy_line(one) == accuracy_line(two)
+    single = open(trained / 'single.jsonl').read()
+    double = open(trained / 'double.jsonl').read()
+    assert single == double
+
+
+def write_external_config(folder):
+    """A downstream config outside the repository: MMAction2's own runtime,
+    mmfsar's model, schedule and smoke data by path."""
+    folder.mkdir(exist_ok=True)
+    path = folder / 'my_fsar.py'
+    path.write_text(f"""_base_ = [
+    'mmaction::_base_/default_runtime.py',
+    '{REPO}/configs/_base_/models/clip_fsar_tiny.py',
+    '{REPO}/configs/_base_/schedules/clip_fsar_adam.py',
+    '{REPO}/configs/smoke/smoke_data.py',
+]
+custom_imports = dict(imports=['mmfsar'], allow_failed_imports=False)
+model = dict(head=dict(num_layers=2))
+train_cfg = dict(max_iters=2, val_interval=2)
+optim_wrapper = dict(accumulative_counts=1)
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2))
+log_processor = dict(by_epoch=False)
+""")
+    return path
+
+
+@pytest.mark.parametrize('tool', ['mmfsar', 'mmaction'])
+def test_external_config_trains_with_either_train_tool(smoke_root, tool):
+    config = write_external_config(smoke_root / 'my_codebase')
+    if tool == 'mmfsar':
+        script = f'{TOOLS}/train.py'
+    else:
+        import mmaction
+        script = osp.join(
+            osp.dirname(mmaction.__file__), '.mim', 'tools', 'train.py')
+    work_dir = f'wd_external_{tool}'
+    _, out = run([sys.executable, script,
+                  str(config), '--work-dir', work_dir], smoke_root)
+    assert 'fewshot/accuracy' in out
+    ckpt = torch.load(
+        smoke_root / work_dir / 'iter_2.pth',
+        map_location='cpu',
+        weights_only=False)
+    assert 'head.layers.1.norm.weight' in ckpt['state_dict']
