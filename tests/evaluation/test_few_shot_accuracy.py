@@ -1,0 +1,55 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+import json
+import math
+
+import pytest
+import torch
+from mmaction.structures import ActionDataSample
+
+from mmfsar.evaluation import FewShotAccuracy
+
+
+def query(episode, label, class_id, pred):
+    sample = ActionDataSample(
+        metainfo=dict(episode_idx=episode, class_id=class_id, is_query=True))
+    sample.set_gt_label(label)
+    score = torch.zeros(2)
+    score[pred] = 1
+    sample.set_pred_score(score)
+    return sample.to_dict()
+
+
+def episodes():
+    # Episode 0: both right; 1: one of two; 2: none. Classes 7 and 9.
+    return [
+        query(0, 0, 7, 0), query(0, 1, 9, 1),
+        query(1, 0, 9, 0), query(1, 1, 7, 0),
+        query(2, 0, 7, 1), query(2, 1, 9, 0)
+    ]
+
+
+def test_metric_against_hand_computation(tmp_path):
+    metric = FewShotAccuracy(out_file=str(tmp_path / 'episodes.jsonl'))
+    metric.dataset_meta = dict(classes=[f'c{i}' for i in range(10)])
+    samples = episodes()
+    metric.process(None, samples[:4])  # a batch of two episodes
+    metric.process(None, samples[4:])
+    assert len(metric.results) == 3  # exactly one result per episode
+    result = metric.evaluate(3)
+    accs = [100, 50, 0]
+    std = math.sqrt(sum((a - 50)**2 for a in accs) / 3)
+    assert result['fewshot/accuracy'] == pytest.approx(50)
+    assert result['fewshot/ci95'] == pytest.approx(1.96 * std / math.sqrt(3))
+    assert result['fewshot/num_episodes'] == 3
+    # Class 7: right in ep 0, wrong in ep 1 and 2; class 9: right in 0, 1.
+    assert result['fewshot/class_acc/c7'] == pytest.approx(100 / 3)
+    assert result['fewshot/class_acc/c9'] == pytest.approx(200 / 3)
+    lines = [json.loads(x) for x in open(tmp_path / 'episodes.jsonl')]
+    assert [x['episode_idx'] for x in lines] == [0, 1, 2]
+    assert lines[1] == dict(
+        episode_idx=1,
+        class_ids=[9, 7],
+        query_class_ids=[9, 7],
+        labels=[0, 1],
+        preds=[0, 0],
+        accuracy=50.0)
