@@ -344,11 +344,16 @@ class EpisodicDataset:
             out.append(packed)
         return out
 
-    def episode_videos(self, indices: Sequence[int]) -> np.ndarray:
-        """Sorted distinct wrapped-dataset indices used by ``indices``."""
-        used = set()
+    def first_episodes(self, indices: Sequence[int]) -> Dict[int, int]:
+        """``{video index: first episode in indices that uses it}``."""
+        first: Dict[int, int] = {}
         for idx in indices:
             episode = self.get_episode(idx)
-            used.update(episode['support'].tolist())
-            used.update(episode['query'].tolist())
-        return np.asarray(sorted(used), dtype=np.int64)
+            for video in np.concatenate([episode['support'],
+                                         episode['query']]):
+                first.setdefault(int(video), int(idx))
+        return first
+
+    def episode_videos(self, indices: Sequence[int]) -> np.ndarray:
+        """Sorted distinct wrapped-dataset indices used by ``indices``."""
+        return np.asarray(sorted(self.first_episodes(indices)), dtype=np.int64)

@@ -52,7 +52,9 @@ class FiniteOptimWrapper(OptimWrapper):
             p.grad for group in self.optimizer.param_groups
             for p in group['params'] if p.grad is not None
         ]
-        finite = all(bool(torch.isfinite(g).all()) for g in grads)
+        # One device-to-host sync for all gradients.
+        finite = not grads or bool(
+            torch.stack([torch.isfinite(g).all() for g in grads]).all())
         if finite:
             super().step(**kwargs)
             return

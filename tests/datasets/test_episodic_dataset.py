@@ -61,8 +61,14 @@ def placeholder(tmp_path):
 
 def test_10000_episodes_have_the_right_shape(placeholder):
     ann, classes, counts = placeholder
-    ds = episodic(ann, classes, num_ways=5, num_shots=2, num_queries=3,
-                  num_episodes=10000, episode_seed=3)
+    ds = episodic(
+        ann,
+        classes,
+        num_ways=5,
+        num_shots=2,
+        num_queries=3,
+        num_episodes=10000,
+        episode_seed=3)
     labels = np.concatenate([[c] * n for c, n in enumerate(counts)])
     for idx in range(10000):
         ep = ds.get_episode(idx)
@@ -171,9 +177,8 @@ def test_training_episodes_identical_across_worker_counts(video_root):
         batches.append([next(it) for _ in range(3)])
         del it
     for a, b in zip(*batches):
-        assert [s.metainfo['data_idx'] for s in a['data_samples']] == [
-            s.metainfo['data_idx'] for s in b['data_samples']
-        ]
+        assert [s.metainfo['data_idx'] for s in a['data_samples']
+                ] == [s.metainfo['data_idx'] for s in b['data_samples']]
         # Random crops and frame offsets are seeded per video too.
         for x, y in zip(a['inputs'], b['inputs']):
             assert torch.equal(x, y)
@@ -189,9 +194,8 @@ def test_packed_samples_carry_episode_metadata(video_root):
     episode = ds.get_episode(4)
     labels = [int(v['data_samples'].gt_label) for v in videos]
     assert labels == [0, 1, 2, 0, 0, 1, 1, 2, 2]
-    assert [m['class_id'] for m in metas] == [
-        int(episode['class_ids'][lbl]) for lbl in labels
-    ]
+    assert [m['class_id'] for m in metas
+            ] == [int(episode['class_ids'][lbl]) for lbl in labels]
     assert videos[0]['inputs'].shape == (4, 3, 32, 32)
 
 
@@ -206,8 +210,9 @@ def test_too_few_videos_names_class_count_and_request(tmp_path):
 
 def test_more_ways_than_classes(tmp_path):
     ann, classes = write_annotations(str(tmp_path), [5, 5, 5])
-    with pytest.raises(ValueError, match='num_ways=5 but the dataset has '
-                       'only 3 classes'):
+    with pytest.raises(
+            ValueError, match='num_ways=5 but the dataset has '
+            'only 3 classes'):
         episodic(ann, classes, num_ways=5)
 
 
@@ -215,8 +220,10 @@ def test_label_without_class_name(tmp_path):
     ann, classes = write_annotations(str(tmp_path), [5, 5, 5, 5, 5, 5])
     with open(classes, 'w') as f:
         f.write('a\nb\nc\nd\ne\n')  # 5 names, label 5 has none
-    with pytest.raises(ValueError, match=r'c5/v0.mp4 has label 5, which has '
-                       'no class name: the class-name list has 5 names'):
+    with pytest.raises(
+            ValueError,
+            match=r'c5/v0.mp4 has label 5, which has '
+            'no class name: the class-name list has 5 names'):
         episodic(ann, classes)
 
 
@@ -237,5 +244,4 @@ def test_missing_class_names(tmp_path):
         DATASETS.build(
             dict(
                 type='EpisodicDataset',
-                dataset=dict(
-                    type='VideoDataset', ann_file=ann, pipeline=[])))
+                dataset=dict(type='VideoDataset', ann_file=ann, pipeline=[])))

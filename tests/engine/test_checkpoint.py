@@ -22,8 +22,8 @@ def test_message_hub_round_trip_is_weights_only_safe(tmp_path):
     restored = message_hub_from_plain(loaded['message_hub'])
     buffer = restored['log_scalars']['train/loss']
     assert isinstance(buffer, HistoryBuffer)
-    assert buffer.mean() == pytest.approx(np.mean([1, 1 / 2, 1 / 3, 1 / 4,
-                                                   1 / 5]))
+    assert buffer.mean() == pytest.approx(
+        np.mean([1, 1 / 2, 1 / 3, 1 / 4, 1 / 5]))
     assert restored['runtime_info']['iter'] == 7
 
 

@@ -28,10 +28,9 @@ def test_cached_and_end_to_end_give_identical_predictions(
         smoke_root, tmp_path, monkeypatch):
     monkeypatch.chdir(smoke_root)
     cached = build_runner(tmp_path, 'cached').test()
-    full = build_runner(
-        tmp_path, 'full', **{
-            'test_cfg.cache_features': False
-        }).test()
+    full = build_runner(tmp_path, 'full', **{
+        'test_cfg.cache_features': False
+    }).test()
     assert cached['fewshot/num_episodes'] == 240
     assert cached['fewshot/accuracy'] == full['fewshot/accuracy']
     assert cached['fewshot/ci95'] == full['fewshot/ci95']
@@ -47,15 +46,17 @@ def test_random_test_pipeline_is_refused_unless_fixed_view(
     runner = build_runner(tmp_path, 'random', **{random_sampling: False})
     with pytest.raises(ValueError, match='evaluation pipeline is random'):
         runner.test()
-    runner = build_runner(tmp_path, 'fixed', **{
-        random_sampling: False,
-        'test_cfg.fixed_view': True
-    })
+    runner = build_runner(
+        tmp_path, 'fixed', **{
+            random_sampling: False,
+            'test_cfg.fixed_view': True
+        })
     first = runner.test()
-    second = build_runner(tmp_path, 'fixed2', **{
-        random_sampling: False,
-        'test_cfg.fixed_view': True
-    }).test()
+    second = build_runner(
+        tmp_path, 'fixed2', **{
+            random_sampling: False,
+            'test_cfg.fixed_view': True
+        }).test()
     assert first['fewshot/accuracy'] == second['fewshot/accuracy']
     log = open(osp.join(runner.log_dir, f'{runner.timestamp}.log')).read()
     assert 'fixed_view=True' in log

@@ -22,9 +22,12 @@ def query(episode, label, class_id, pred):
 def episodes():
     # Episode 0: both right; 1: one of two; 2: none. Classes 7 and 9.
     return [
-        query(0, 0, 7, 0), query(0, 1, 9, 1),
-        query(1, 0, 9, 0), query(1, 1, 7, 0),
-        query(2, 0, 7, 1), query(2, 1, 9, 0)
+        query(0, 0, 7, 0),
+        query(0, 1, 9, 1),
+        query(1, 0, 9, 0),
+        query(1, 1, 7, 0),
+        query(2, 0, 7, 1),
+        query(2, 1, 9, 0)
     ]
 
 

@@ -153,25 +153,28 @@ def test_loss_falls_over_a_few_dozen_episodes(tmp_path):
 
 
 def test_resnet_backbone_batchnorm_and_checkpointing():
-    cfg = tiny_model_cfg(TINY_RN)
-    model = build(cfg)
+    model = build(tiny_model_cfg(TINY_RN)).train()
     assert model.backbone.is_resnet
     frames = torch.randn(2, 3, 3, 32, 32)
-    model.train()
-    bn = model.backbone.visual.bn1
-    before = bn.running_mean.clone()
-    plain = model.backbone(frames)
-    assert not torch.equal(bn.running_mean, before)  # BN in train mode
-    plain.sum().backward()
-    grads = [p.grad.clone() for p in model.backbone.parameters()]
     cp = copy.deepcopy(model)
-    cp.zero_grad()
     cp.backbone.set_grad_checkpointing(True)
-    out = cp.backbone(frames)
-    assert torch.allclose(out, plain, atol=1e-5)
-    out.sum().backward()
-    for g, p in zip(grads, cp.backbone.parameters()):
-        assert torch.allclose(g, p.grad, atol=1e-4)
+    before = model.backbone.visual.bn1.running_mean.clone()
+    results = []
+    for net in (model, cp):
+        out = net.backbone(frames)
+        out.sum().backward()
+        results.append((out, [p.grad for p in net.backbone.parameters()],
+                        net.backbone.state_dict()))
+    (plain, plain_grads, plain_state), (ckpt, ckpt_grads, ckpt_state) = results
+    # BatchNorm is in train mode, as in the released recipe.
+    assert not torch.equal(plain_state['visual.bn1.running_mean'], before)
+    assert torch.allclose(plain, ckpt, atol=1e-5)
+    for a, b in zip(plain_grads, ckpt_grads):
+        assert torch.allclose(a, b, atol=1e-4)
+    # The recomputation in backward must not update the BatchNorm
+    # statistics a second time.
+    for name, value in plain_state.items():
+        assert torch.equal(value, ckpt_state[name]), name
 
 
 def test_vit_checkpointing_and_frozen_stages():

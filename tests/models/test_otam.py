@@ -74,3 +74,13 @@ def test_cosine_similarity_eps_formula():
     y = torch.tensor([[3.0, 4.0], [0.0, 2.0]])
     sims = cosine_similarity_eps(x, y)
     assert torch.allclose(sims, torch.tensor([[25 / 25.01, 8 / 10.01]]))
+
+
+def test_otam_stays_finite_for_large_distances():
+    # The released formula exponentiates without a shift and returns inf
+    # here; the rescaled recurrence stays finite, with finite gradients.
+    dists = (torch.rand(3, 8, 8, dtype=torch.float64) * 200).requires_grad_()
+    out = otam_distance(dists)
+    assert torch.isfinite(out).all() and (out > 0).all()
+    out.sum().backward()
+    assert torch.isfinite(dists.grad).all()

@@ -251,8 +251,15 @@ def _contrasting(rng: np.random.Generator,
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A plain colour with a light static texture, (H, W, 3) float."""
-    base = _colour(rng, (0., 0.5), (0.1, 0.95))
+    """A dark, muted colour of any hue with a light static texture,
+    (H, W, 3) float.
+
+    Dark, muted backgrounds under bright, saturated objects keep the scenes
+    varied while leaving the object the most salient thing in a frame,
+    which a small model trained from random weights needs in order to start
+    learning within minutes.
+    """
+    base = _colour(rng, (0., 0.3), (0.08, 0.4))
     kind = rng.integers(4)
     amplitude = rng.uniform(4, 14)
     yy, xx = np.mgrid[0:size, 0:size] / size

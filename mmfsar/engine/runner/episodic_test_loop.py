@@ -62,6 +62,15 @@ class _VideoSubset(Dataset):
         return self.dataset.load_video(idx, context=context)
 
 
+def _reverse_query_frames(data_batch: dict) -> dict:
+    """A copy of an episode batch with each query's frames reversed."""
+    inputs = [
+        x.flip(0) if sample.metainfo['is_query'] else x
+        for x, sample in zip(data_batch['inputs'], data_batch['data_samples'])
+    ]
+    return dict(data_batch, inputs=inputs)
+
+
 @LOOPS.register_module()
 class EpisodicTestLoop(BaseLoop):
     """Few-shot evaluation over the fixed episodes of a split.
@@ -92,6 +101,9 @@ class EpisodicTestLoop(BaseLoop):
         episode_batch_size (int): Episodes per head batch when caching.
             Defaults to 256.
         fp16 (bool): Run under autocast. Defaults to False.
+        reverse_queries (bool): A diagnostic: evaluate with every query
+            video's frames in reverse order. A model that uses temporal
+            order scores clearly lower. Defaults to False.
     """
 
     def __init__(self,
@@ -102,7 +114,8 @@ class EpisodicTestLoop(BaseLoop):
                  fixed_view: bool = False,
                  video_batch_size: int = None,
                  episode_batch_size: int = 256,
-                 fp16: bool = False) -> None:
+                 fp16: bool = False,
+                 reverse_queries: bool = False) -> None:
         super().__init__(runner, dataloader)
         if isinstance(evaluator, (dict, list)):
             self.evaluator = runner.build_evaluator(evaluator)
@@ -121,6 +134,7 @@ class EpisodicTestLoop(BaseLoop):
             1, self.dataloader.batch_size) * episode_size
         self.episode_batch_size = episode_batch_size
         self.fp16 = fp16
+        self.reverse_queries = reverse_queries
 
     @property
     def stage(self) -> str:
@@ -154,6 +168,8 @@ class EpisodicTestLoop(BaseLoop):
         for idx, data_batch in enumerate(self.dataloader):
             self.runner.call_hook(
                 f'before_{stage}_iter', batch_idx=idx, data_batch=data_batch)
+            if self.reverse_queries:
+                data_batch = _reverse_query_frames(data_batch)
             with autocast(enabled=self.fp16):
                 outputs = self.runner.model.test_step(data_batch)
             self.evaluator.process(data_samples=outputs, data_batch=None)
@@ -227,59 +243,75 @@ class EpisodicTestLoop(BaseLoop):
         order = torch.argsort(all_index[keep])
         return all_feats[keep][order]
 
+    def _episode_logits(self, model, dataset: EpisodicDataset,
+                        episodes: List[dict], videos: np.ndarray,
+                        cache: torch.Tensor) -> torch.Tensor:
+        """Logits (E, N*Q, N) of episodes from the cached features."""
+        device = cache.device
+
+        def stacked(key):
+            return np.stack([e[key] for e in episodes])
+
+        def lookup(key):
+            pos = np.searchsorted(videos, stacked(key))
+            return cache[torch.as_tensor(pos, device=device)]
+
+        support_labels = torch.as_tensor(
+            stacked('support_labels'), device=device)
+        class_ids = torch.as_tensor(stacked('class_ids'), device=device)
+        query = lookup('query')
+        if self.reverse_queries:
+            # Frames are encoded independently, so reversing the features
+            # reverses the frames.
+            query = query.flip(-2)
+        with autocast(enabled=self.fp16):
+            return model.episode_logits(
+                lookup('support'), support_labels,
+                torch.gather(class_ids, 1, support_labels), query,
+                dataset.num_ways, 'eval')
+
+    @staticmethod
+    def _query_samples(dataset: EpisodicDataset, indices: List[int],
+                       episodes: List[dict]) -> tuple:
+        """One data sample per query, grouped by episode."""
+        samples, groups = [], []
+        for idx, episode in zip(indices, episodes):
+            positions = []
+            for label, data_idx in zip(episode['query_labels'],
+                                       episode['query']):
+                sample = ActionDataSample(
+                    metainfo=dict(
+                        episode_idx=int(idx),
+                        is_query=True,
+                        class_id=int(episode['class_ids'][label]),
+                        num_ways=dataset.num_ways,
+                        data_idx=int(data_idx)))
+                sample.set_gt_label(int(label))
+                positions.append(len(samples))
+                samples.append(sample)
+            groups.append(Episode([], positions, dataset.num_ways))
+        return groups, samples
+
     def _run_cached(self, model, dataset: EpisodicDataset) -> None:
         self._check_pipeline(dataset)
-        first_episode: Dict[int, int] = {}
-        for idx in range(len(dataset)):
-            episode = dataset.get_episode(idx)
-            for v in np.concatenate([episode['support'], episode['query']]):
-                first_episode.setdefault(int(v), idx)
+        first_episode = dataset.first_episodes(range(len(dataset)))
         videos = np.asarray(sorted(first_episode), dtype=np.int64)
         print_log(
             f'Cached evaluation: {len(dataset)} episodes use '
             f'{len(videos)} distinct videos.',
             logger='current')
         cache = self._encode_videos(model, dataset, videos, first_episode)
-        device = cache.device
 
-        sampler = DefaultSampler(dataset, shuffle=False)
-        mine = list(sampler)
+        # Shard episodes exactly like DefaultSampler, so that the metric's
+        # collection restores their order and drops the padding.
+        mine = list(DefaultSampler(dataset, shuffle=False))
         progress = _Progress('Episodes (cached features)', len(mine))
         for start in range(0, len(mine), self.episode_batch_size):
             chunk = mine[start:start + self.episode_batch_size]
             episodes = [dataset.get_episode(i) for i in chunk]
-
-            def stack(key, episodes=episodes):
-                return torch.as_tensor(
-                    np.stack([e[key] for e in episodes]), device=device)
-
-            support_pos = np.searchsorted(videos, stack('support').cpu())
-            query_pos = np.searchsorted(videos, stack('query').cpu())
-            support_labels = stack('support_labels')
-            class_ids = stack('class_ids')
-            with autocast(enabled=self.fp16):
-                logits = model.episode_logits(
-                    cache[torch.as_tensor(support_pos,
-                                          device=device)], support_labels,
-                    torch.gather(class_ids, 1, support_labels),
-                    cache[torch.as_tensor(query_pos, device=device)],
-                    dataset.num_ways, 'eval')
-            samples, groups = [], []
-            for idx, episode in zip(chunk, episodes):
-                query = []
-                for label, data_idx in zip(episode['query_labels'],
-                                           episode['query']):
-                    sample = ActionDataSample(
-                        metainfo=dict(
-                            episode_idx=int(idx),
-                            is_query=True,
-                            class_id=int(episode['class_ids'][label]),
-                            num_ways=dataset.num_ways,
-                            data_idx=int(data_idx)))
-                    sample.set_gt_label(int(label))
-                    query.append(len(samples))
-                    samples.append(sample)
-                groups.append(Episode([], query, dataset.num_ways))
-            outputs = pack_predictions(logits, groups, samples)
+            logits = self._episode_logits(model, dataset, episodes, videos,
+                                          cache)
+            outputs = pack_predictions(
+                logits, *self._query_samples(dataset, chunk, episodes))
             self.evaluator.process(data_samples=outputs, data_batch=None)
             progress.update(min(start + self.episode_batch_size, len(mine)))

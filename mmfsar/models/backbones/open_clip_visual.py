@@ -1,4 +1,5 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
+from contextlib import contextmanager
 from typing import Optional
 
 import torch
@@ -11,6 +12,46 @@ from torch.utils.checkpoint import checkpoint
 from ..utils.open_clip_builder import (build_clip_model, check_clip_args,
                                        clip_embed_dim, load_clip_pretrained,
                                        resolve_quick_gelu)
+
+
+@contextmanager
+def frozen_bn_stats(module: nn.Module):
+    """Restore the BatchNorm running statistics of ``module`` after the
+    block."""
+    norms = [
+        m for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        and m.track_running_stats
+    ]
+    saved = [(m.running_mean.clone(), m.running_var.clone(),
+              m.num_batches_tracked.clone()) for m in norms]
+    try:
+        yield
+    finally:
+        for m, (mean, var, count) in zip(norms, saved):
+            m.running_mean.copy_(mean)
+            m.running_var.copy_(var)
+            m.num_batches_tracked.copy_(count)
+
+
+def checkpoint_block(block: nn.Module, x: Tensor) -> Tensor:
+    """Gradient checkpointing of a block with BatchNorm in train mode.
+
+    The recomputation in backward runs BatchNorm again; without care it
+    would update the running statistics twice per step (an effective
+    momentum of about 0.19 instead of 0.1), so the recomputation restores
+    them.
+    """
+    calls = [0]
+
+    def run(inp: Tensor) -> Tensor:
+        calls[0] += 1
+        if calls[0] == 1:
+            return block(inp)
+        with frozen_bn_stats(block):
+            return block(inp)
+
+    return checkpoint(run, x, use_reentrant=False)
 
 
 @MODELS.register_module()
@@ -132,8 +173,7 @@ class OpenCLIPVisual(BaseModule):
         use_cp = self.with_cp and torch.is_grad_enabled()
         for layer in (v.layer1, v.layer2, v.layer3, v.layer4):
             for block in layer:
-                x = checkpoint(block, x, use_reentrant=False) if use_cp \
-                    else block(x)
+                x = checkpoint_block(block, x) if use_cp else block(x)
         return v.attnpool(x)
 
     def forward(self,

@@ -11,10 +11,11 @@ cell in Python; here every step is batched over all query-prototype pairs:
 * column 1 and the last (padding) column are linear recurrences in the
   ``exp(-C / lbda)`` domain, so each is one ``logcumsumexp`` / ``logsumexp``;
 * the middle columns depend only on the previous column, so the remaining
-  ``T_s - 1`` steps are vectorised over every row.
+  ``T_s - 1`` steps are vectorised over every row, in the exp domain with a
+  per-column rescaling.
 
-All soft minima are computed with max-shifted log-sum-exp, which equals the
-released formula mathematically and stays finite under AMP.
+This equals the released formula mathematically (which exponentiates
+without any shift) and stays finite for any distances.
 """
 import math
 
@@ -41,12 +42,6 @@ def cosine_similarity_eps(x: Tensor, y: Tensor, eps: float = 0.01) -> Tensor:
     return dots / (norms + eps)
 
 
-def _smin(*values: Tensor, lbda: float) -> Tensor:
-    """Soft minimum ``-lbda * log(sum_i exp(-v_i / lbda))``."""
-    stacked = torch.stack([-v / lbda for v in values], dim=0)
-    return -lbda * torch.logsumexp(stacked, dim=0)
-
-
 def otam_one_direction(dists: Tensor, lbda: float = 0.5) -> Tensor:
     """OTAM cumulative distance from the first to the last row of ``dists``.
 
@@ -63,20 +58,36 @@ def otam_one_direction(dists: Tensor, lbda: float = 0.5) -> Tensor:
     # Column 1: C[0,1] = D[0,1]; C[l,1] = D[l,1] + smin(0, C[l-1,1], 0).
     # With P = cumsum(D[:,1]) this solves to
     # C[l,1] = P[l] - lbda * logcumsumexp([0, log2 + P[0:l]/lbda])[l].
-    first = dists[..., 0]
-    prefix = first.cumsum(dim=-1)
+    prefix = dists[..., 0].cumsum(dim=-1)
     seq = torch.cat([
         torch.zeros_like(prefix[..., :1]),
         math.log(2.0) + prefix[..., :-1] / lbda
     ],
                     dim=-1)
     column = prefix - lbda * torch.logcumsumexp(seq, dim=-1)
-    # Middle columns m = 2..M: row 0 is a hard sum, row l >= 1 takes
-    # smin(C[l-1,m-1], C[l,m-1]).
-    for m in range(1, width):
-        above_left = column[..., :-1]
-        soft = _smin(above_left, column[..., 1:], lbda=lbda)
-        column = dists[..., m] + torch.cat([column[..., :1], soft], dim=-1)
+    if width > 1:
+        # Middle columns m = 2..M: row 0 is a hard sum, row l >= 1 takes
+        # smin(C[l-1,m-1], C[l,m-1]). In the domain E = exp(-C / lbda) a
+        # step is E[l,m] = exp(-D[l,m] / lbda) * (E[l-1,m-1] + E[l,m-1]);
+        # E is kept rescaled to a maximum of 1 per column, with the scale
+        # carried in log space, so nothing overflows or underflows as a
+        # whole.
+        tiny = torch.finfo(dists.dtype).tiny
+        offset = column.amin(dim=-1, keepdim=True)
+        scaled = torch.exp((offset - column) / lbda)
+        log_scale = -offset / lbda
+        for m in range(1, width):
+            dist = dists[..., m]
+            low = dist.amin(dim=-1, keepdim=True)
+            weight = torch.exp((low - dist) / lbda)
+            scaled = weight * torch.cat(
+                [scaled[..., :1], scaled[..., :-1] + scaled[..., 1:]], dim=-1)
+            peak = scaled.amax(dim=-1, keepdim=True).clamp_min(tiny)
+            scaled = scaled / peak
+            log_scale = log_scale + torch.log(peak) - low / lbda
+        # Cells that underflowed cost (almost) infinitely much and get no
+        # gradient.
+        column = -lbda * (torch.log(scaled.clamp_min(tiny)) + log_scale)
     # Last (zero-cost) column: C[0,M+1] = C[0,M];
     # C[l,M+1] = smin(C[l-1,M], C[l-1,M+1], C[l,M]), whose exp-domain form
     # is a running sum, so C[L-1,M+1] = -lbda * logsumexp of its terms.

@@ -1,0 +1,121 @@
+# The CPU demo: a tiny CLIP-FSAR with random weights (nothing can be
+# downloaded) learns 5-way 1-shot recognition of motion-defined classes on
+# the synthetic benchmark of tools/data/make_synthetic_fsar.py.
+#
+# Learning from random weights is far harder than fine-tuning CLIP, so the
+# demo departs from the released recipe in these keys of the real
+# components (their defaults stay the released values):
+# - frames of 32x32 instead of 224x224 and a 2-layer ViT, to train on a
+#   2-core CPU in minutes;
+# - optim_wrapper: LR 1e-3 without gradient accumulation (released: 1e-5 to
+#   5e-5, accumulated over 4 episodes), a short warm-up and schedule;
+# - model.head.logit_scale (released 1.0: logits = -OTAM distance): a
+#   temperature, since a randomly initialised model's OTAM distances differ
+#   little between classes;
+# - model.loss_text.init_scale (released 1.0): a larger initial video-text
+#   scale, for the same reason;
+# - no flip augmentation: it would swap left/right, which defines classes.
+_base_ = [
+    './_base_/default_runtime.py', './_base_/models/clip_fsar_tiny.py',
+    './_base_/schedules/clip_fsar_adam.py'
+]
+
+data_root = 'data/synthetic'
+num_frames = 8
+model = dict(
+    head=dict(logit_scale=5.0),
+    loss_text=dict(loss_weight=1.0, init_scale=10.0))
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='FewShotSampleFrames', num_frames=num_frames),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(36, 36), keep_ratio=False),
+    dict(type='RandomCrop', size=32),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs')
+]
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='FewShotSampleFrames', num_frames=num_frames, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(36, 36), keep_ratio=False),
+    dict(type='CenterCrop', crop_size=32),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs')
+]
+train_dataloader = dict(
+    batch_size=1,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='EpisodeSampler'),
+    collate_fn=dict(type='episode_collate'),
+    dataset=dict(
+        type='EpisodicDataset',
+        num_ways=5,
+        num_shots=1,
+        num_queries=5,
+        num_episodes=100000,
+        episode_seed=0,
+        dataset=dict(
+            type='VideoDataset',
+            ann_file=data_root + '/train.txt',
+            data_prefix=dict(video=data_root),
+            metainfo=dict(classes=data_root + '/train_classes.txt'),
+            pipeline=train_pipeline)))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='episode_collate'),
+    dataset=dict(
+        type='EpisodicDataset',
+        num_ways=5,
+        num_shots=1,
+        num_queries=1,
+        num_episodes=500,
+        episode_seed=0,
+        dataset=dict(
+            type='VideoDataset',
+            ann_file=data_root + '/val.txt',
+            data_prefix=dict(video=data_root),
+            metainfo=dict(classes=data_root + '/val_classes.txt'),
+            pipeline=test_pipeline,
+            test_mode=True)))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='episode_collate'),
+    dataset=dict(
+        type='EpisodicDataset',
+        num_ways=5,
+        num_shots=1,
+        num_queries=1,
+        num_episodes=1000,
+        episode_seed=0,
+        dataset=dict(
+            type='VideoDataset',
+            ann_file=data_root + '/test.txt',
+            data_prefix=dict(video=data_root),
+            metainfo=dict(classes=data_root + '/test_classes.txt'),
+            pipeline=test_pipeline,
+            test_mode=True)))
+val_evaluator = dict(type='FewShotAccuracy')
+test_evaluator = dict(type='FewShotAccuracy')
+
+train_cfg = dict(max_iters=1000, val_interval=100)
+optim_wrapper = dict(optimizer=dict(lr=1e-3), accumulative_counts=1)
+param_scheduler = [
+    dict(
+        type='CLIPFSARLR',
+        warmup_start_lr=1e-4,
+        steps_iter=100,
+        steps=[0, 7, 9],
+        lrs=[1, 0.1, 0.01],
+        by_epoch=False)
+]
+default_hooks = dict(
+    logger=dict(interval=20), checkpoint=dict(interval=100, max_keep_ckpts=1))
+randomness = dict(seed=0)
