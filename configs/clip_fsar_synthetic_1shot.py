@@ -9,9 +9,6 @@
 #   2-core CPU in minutes;
 # - optim_wrapper: LR 1e-3 without gradient accumulation (released: 1e-5 to
 #   5e-5, accumulated over 4 episodes), a short warm-up and schedule;
-# - model.head.logit_scale (released 1.0: logits = -OTAM distance): a
-#   temperature, since a randomly initialised model's OTAM distances differ
-#   little between classes;
 # - model.loss_text.init_scale (released 1.0): a larger initial video-text
 #   scale, for the same reason;
 # - no flip augmentation: it would swap left/right, which defines classes.
@@ -22,9 +19,7 @@ _base_ = [
 
 data_root = 'data/synthetic'
 num_frames = 8
-model = dict(
-    head=dict(logit_scale=5.0),
-    loss_text=dict(loss_weight=1.0, init_scale=10.0))
+model = dict(loss_text=dict(init_scale=10.0))
 train_pipeline = [
     dict(type='DecordInit'),
     dict(type='FewShotSampleFrames', num_frames=num_frames),

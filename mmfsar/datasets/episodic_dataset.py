@@ -283,7 +283,8 @@ class EpisodicDataset:
         return packed
 
     def _load_slot(self, episode_idx: int, slot: int, data_idx: int,
-                   class_id: int, is_query: bool, used: set) -> dict:
+                   class_id: int, is_query: bool, used: set) -> tuple:
+        """Load one video of an episode; returns (packed, video index)."""
         role = 'query' if is_query else 'support'
         context = (f' (episode {episode_idx}, {role} video of class '
                    f'{self.class_names[class_id]!r})')
@@ -291,9 +292,12 @@ class EpisodicDataset:
         while True:
             try:
                 if self.test_mode:
-                    return self.load_video(data_idx, is_query, context)
-                with local_seed(self.episode_seed, episode_idx, slot, attempt):
-                    return self.load_video(data_idx, is_query, context)
+                    packed = self.load_video(data_idx, is_query, context)
+                else:
+                    with local_seed(self.episode_seed, episode_idx, slot,
+                                    attempt):
+                        packed = self.load_video(data_idx, is_query, context)
+                return packed, data_idx
             except VideoLoadError as err:
                 if not self.replace_bad_videos:
                     raise
@@ -330,8 +334,8 @@ class EpisodicDataset:
         out = []
         for slot, (data_idx, label, is_query) in enumerate(items):
             class_id = int(episode['class_ids'][label])
-            packed = self._load_slot(idx, slot, int(data_idx), class_id,
-                                     is_query, used)
+            packed, data_idx = self._load_slot(idx, slot, int(data_idx),
+                                               class_id, is_query, used)
             sample = packed['data_samples']
             sample.set_gt_label(int(label))
             sample.set_metainfo(

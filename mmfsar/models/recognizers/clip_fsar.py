@@ -111,6 +111,43 @@ class CLIPFSAR(BaseModel):
         self._class_names: Dict[str, Tuple[str, ...]] = {}
         self._text_banks: Dict[Tuple[str, ...], Tensor] = {}
 
+    # ------------------------------------------------------------ checkpoints
+    _CONFIG_HINTS = dict(
+        backbone='model.backbone (model_name / model_cfg)',
+        text_encoder='model.text_encoder (model_name / model_cfg)',
+        head='model.head (in_channels / num_layers / ffn_channels)',
+        loss_text='model.loss_text')
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Refuse a checkpoint that does not fit the config, naming the key.
+
+        Without this, mmengine's non-strict loading would only warn and
+        leave mismatched weights (a different CLIP model, head width or no
+        text tower) randomly initialised.
+        """
+        own = {prefix + k: v for k, v in self.state_dict().items()}
+        if not any(key in state_dict for key in own):
+            raise ValueError(
+                'The checkpoint holds none of the CLIPFSAR weights (e.g. '
+                f'{next(iter(own))!r}); is it a CLIP-FSAR checkpoint?')
+        for key, value in own.items():
+            part = key[len(prefix):].split('.')[0]
+            hint = self._CONFIG_HINTS.get(part, f'model.{part}')
+            if key not in state_dict:
+                if part == 'text_encoder':
+                    raise ValueError(
+                        f'The checkpoint has no {key!r}: mmfsar checkpoints '
+                        'carry the frozen text tower, which encodes the '
+                        'class names at test time without downloading '
+                        f'CLIP; check {hint}.')
+                continue
+            shape = tuple(state_dict[key].shape)
+            if shape != tuple(value.shape):
+                raise ValueError(
+                    f'Checkpoint key {key!r} has shape {shape} but the '
+                    f'config builds {tuple(value.shape)}: check {hint}.')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     # ------------------------------------------------------------------ text
     def set_class_names(self, class_names: Sequence[str], mode: str) -> None:
         """Tell the model the classes of the training or evaluation split.

@@ -1,0 +1,96 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+import glob
+import os.path as osp
+
+import pytest
+from mmaction.registry import DATASETS
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(
+    glob.glob(osp.join(REPO, 'configs', '*.py')) +
+    glob.glob(osp.join(REPO, 'configs', 'smoke', 'clip_fsar_*.py')))
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+# SPEC 6.1: w, base LR, warm-up start LR, steps_iter, decay epochs,
+# iterations, validation interval, seed.
+RELEASED = {
+    'hmdb51': (1.2, 1e-5, 1e-6, 700, [0, 4, 6], 5000, 300, 0),
+    'ucf101': (1.5, 2e-6, 1e-7, 600, [0, 4, 6], 3000, 100, 0),
+    'kinetics100': (1.5, 1e-5, 5e-6, 250, [0, 6, 9], 5000, 100, 18),
+    'ssv2_small': (3.0, 5e-5, 2e-5, 2000, [0, 4, 6], 30000, 1000, 0),
+    'ssv2_full': (3.0, 5e-5, 1e-5, 4000, [0, 4, 6], 30000, 1000, 0),
+}
+
+
+@pytest.fixture(scope='module')
+def annotations(tmp_path_factory):
+    """Placeholder annotations: 70 classes x 12 videos."""
+    root = tmp_path_factory.mktemp('ann')
+    (root / 'ann.txt').write_text(''.join(f'c{c}/v{i}.mp4 {c}\n'
+                                          for c in range(70)
+                                          for i in range(12)))
+    (root / 'classes.txt').write_text(''.join(f'class {c}\n'
+                                              for c in range(70)))
+    return root
+
+
+def test_every_benchmark_has_both_shots_and_backbones():
+    names = {osp.basename(c) for c in CONFIGS}
+    for dataset in RELEASED:
+        for shot in (1, 5):
+            assert f'clip_fsar_{dataset}_{shot}shot.py' in names
+            assert f'clip_fsar_{dataset}_{shot}shot_rn50.py' in names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_loads_and_builds_its_datasets(path, annotations):
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports['imports'] == ['mmfsar']
+    assert cfg.train_cfg.type == 'EpisodicTrainLoop'
+    assert cfg.val_cfg.type == cfg.test_cfg.type == 'EpisodicTestLoop'
+    for loader in LOADERS:
+        dataset_cfg = cfg[loader].dataset
+        assert dataset_cfg.type == 'EpisodicDataset'
+        inner = dataset_cfg.dataset
+        inner.ann_file = str(annotations / 'ann.txt')
+        inner.data_prefix = dict(video=str(annotations))
+        inner.metainfo = dict(classes=str(annotations / 'classes.txt'))
+        dataset = DATASETS.build(dataset_cfg)
+        episode = dataset.get_episode(len(dataset) - 1)
+        assert len(episode['class_ids']) == dataset.num_ways
+        assert dataset.test_mode == (loader != 'train_dataloader')
+
+
+@pytest.mark.parametrize('dataset', list(RELEASED))
+@pytest.mark.parametrize('shot', [1, 5])
+def test_benchmark_configs_carry_the_released_settings(dataset, shot):
+    w, lr, warm, steps_iter, steps, iters, val, seed = RELEASED[dataset]
+    for suffix in ('', '_rn50'):
+        cfg = Config.fromfile(
+            osp.join(REPO, 'configs',
+                     f'clip_fsar_{dataset}_{shot}shot{suffix}.py'))
+        assert cfg.model.loss_text.loss_weight == w
+        assert cfg.optim_wrapper.optimizer.lr == lr
+        assert cfg.optim_wrapper.optimizer.weight_decay == 1e-3
+        assert cfg.optim_wrapper.accumulative_counts == 4
+        sched = cfg.param_scheduler[0]
+        assert (sched.warmup_start_lr, sched.steps_iter,
+                list(sched.steps)) == (warm, steps_iter, steps)
+        assert sched.double_count_epoch is False
+        assert cfg.train_cfg.max_iters == iters
+        assert cfg.train_cfg.val_interval == val
+        assert cfg.randomness.seed == seed
+        assert cfg.train_dataloader.dataset.episode_seed == seed
+        train = cfg.train_dataloader.dataset
+        assert (train.num_ways, train.num_shots, train.num_queries) == (5, 1,
+                                                                        5)
+        for loader in ('val_dataloader', 'test_dataloader'):
+            ds = cfg[loader].dataset
+            assert (ds.num_ways, ds.num_shots, ds.num_queries) == (5, shot, 1)
+        assert cfg.test_dataloader.dataset.num_episodes == 10000
+        assert 'val.txt' in cfg.val_dataloader.dataset.dataset.ann_file
+        assert cfg.model.head.merge_before == (shot == 5)
+        assert cfg.model.head.in_channels == (1024 if suffix else 512)
+        assert cfg.model.backbone.model_name == ('RN50'
+                                                 if suffix else 'ViT-B-16')
