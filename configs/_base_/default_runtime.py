@@ -6,7 +6,12 @@ _base_ = ['mmaction::_base_/default_runtime.py']
 custom_imports = dict(imports=['mmfsar'], allow_failed_imports=False)
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20, ignore_last=False),
+    # Validation metrics logged at their training iteration.
+    logger=dict(
+        type='LoggerHook',
+        interval=20,
+        ignore_last=False,
+        log_metric_by_epoch=False),
     checkpoint=dict(
         type='CheckpointHook',
         interval=1000,
