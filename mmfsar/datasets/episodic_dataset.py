@@ -4,7 +4,7 @@ import os.path as osp
 import random
 from collections import defaultdict
 from contextlib import contextmanager
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmaction.registry import DATASETS
@@ -49,6 +49,16 @@ def local_seed(*entropy: int):
     finally:
         np.random.set_state(np_state)
         random.setstate(py_state)
+
+
+def first_use(episodes: Iterable[Tuple[int, dict]]) -> Dict[int, int]:
+    """``{video index: first episode that uses it}`` for ``(index,
+    episode)`` pairs as :meth:`EpisodicDataset.get_episode` returns."""
+    first: Dict[int, int] = {}
+    for idx, episode in episodes:
+        for video in np.concatenate([episode['support'], episode['query']]):
+            first.setdefault(int(video), int(idx))
+    return first
 
 
 class VideoLoadError(RuntimeError):
@@ -350,13 +360,7 @@ class EpisodicDataset:
 
     def first_episodes(self, indices: Sequence[int]) -> Dict[int, int]:
         """``{video index: first episode in indices that uses it}``."""
-        first: Dict[int, int] = {}
-        for idx in indices:
-            episode = self.get_episode(idx)
-            for video in np.concatenate([episode['support'],
-                                         episode['query']]):
-                first.setdefault(int(video), int(idx))
-        return first
+        return first_use((idx, self.get_episode(idx)) for idx in indices)
 
     def episode_videos(self, indices: Sequence[int]) -> np.ndarray:
         """Sorted distinct wrapped-dataset indices used by ``indices``."""

@@ -60,36 +60,31 @@ class FewShotAccuracy(BaseMetric):
         self.out_file = out_file
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Group query predictions by episode; one result per episode.
+        """Append one result per episode.
 
         Args:
             data_batch: Unused.
-            data_samples (Sequence[dict]): Query samples with
-                ``pred_score``, ``gt_label`` and metainfo ``episode_idx``
-                and ``class_id``, episodes one after another.
+            data_samples (Sequence[dict]): Either query samples (the
+                recognizer's ``predict`` mode) with ``pred_score``,
+                ``gt_label`` and metainfo ``episode_idx`` and ``class_id``,
+                whole episodes one after another; or episode records (the
+                cached ``EpisodicTestLoop``) with ``episode_idx``,
+                ``class_ids``, ``query_class_ids``, ``labels`` and
+                ``preds``.
         """
-        episodes: 'OrderedDict[int, list]' = OrderedDict()
-        for sample in data_samples:
-            if hasattr(sample, 'to_dict'):
-                sample = sample.to_dict()
-            idx = _scalar(_meta(sample, 'episode_idx'))
-            episodes.setdefault(idx, []).append(sample)
-        for idx, samples in episodes.items():
-            labels = [_scalar(s['gt_label']) for s in samples]
-            preds = [
-                int(np.asarray(s['pred_score']).argmax()) for s in samples
-            ]
-            class_of = {
-                lbl: _scalar(_meta(s, 'class_id'))
-                for lbl, s in zip(labels, samples)
-            }
+        if data_samples and 'preds' in data_samples[0]:
+            records = data_samples
+        else:
+            records = query_samples_to_records(data_samples)
+        for record in records:
+            labels, preds = record['labels'], record['preds']
             self.results.append(
                 dict(
-                    episode_idx=idx,
-                    class_ids=[class_of[k] for k in sorted(class_of)],
-                    query_class_ids=[class_of[k] for k in labels],
-                    labels=labels,
-                    preds=preds,
+                    episode_idx=int(record['episode_idx']),
+                    class_ids=list(record['class_ids']),
+                    query_class_ids=list(record['query_class_ids']),
+                    labels=list(labels),
+                    preds=list(preds),
                     accuracy=float(np.mean(np.equal(labels, preds))) * 100))
 
     def compute_metrics(self, results: List[dict]) -> dict:
@@ -115,6 +110,33 @@ class FewShotAccuracy(BaseMetric):
                 f'Wrote {len(results)} per-episode results to '
                 f'{self.out_file}')
         return metrics
+
+
+def query_samples_to_records(data_samples: Sequence) -> List[dict]:
+    """Group query samples by ``episode_idx`` into episode records."""
+    episodes: 'OrderedDict[int, list]' = OrderedDict()
+    for sample in data_samples:
+        if hasattr(sample, 'to_dict'):
+            sample = sample.to_dict()
+        episodes.setdefault(_scalar(_meta(sample, 'episode_idx')),
+                            []).append(sample)
+    records = []
+    for idx, samples in episodes.items():
+        labels = [_scalar(s['gt_label']) for s in samples]
+        class_of = {
+            lbl: _scalar(_meta(s, 'class_id'))
+            for lbl, s in zip(labels, samples)
+        }
+        records.append(
+            dict(
+                episode_idx=idx,
+                class_ids=[class_of[k] for k in sorted(class_of)],
+                query_class_ids=[class_of[k] for k in labels],
+                labels=labels,
+                preds=[
+                    int(np.asarray(s['pred_score']).argmax()) for s in samples
+                ]))
+    return records
 
 
 def dump_results(results: List[dict], out_file: str) -> None:
