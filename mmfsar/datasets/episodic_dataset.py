@@ -4,7 +4,7 @@ import os.path as osp
 import random
 from collections import defaultdict
 from contextlib import contextmanager
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmaction.registry import DATASETS
@@ -51,14 +51,50 @@ def local_seed(*entropy: int):
         random.setstate(py_state)
 
 
-def first_use(episodes: Iterable[Tuple[int, dict]]) -> Dict[int, int]:
-    """``{video index: first episode that uses it}`` for ``(index,
-    episode)`` pairs as :meth:`EpisodicDataset.get_episode` returns."""
-    first: Dict[int, int] = {}
-    for idx, episode in episodes:
-        for video in np.concatenate([episode['support'], episode['query']]):
-            first.setdefault(int(video), int(idx))
-    return first
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def hash_keys(*parts) -> np.ndarray:
+    """Pseudo-random uint64 keys, one per element of the broadcast
+    integer arrays ``parts``.
+
+    Each key is a pure function of its parts: SplitMix64's finaliser
+    applied to each part in turn. Sorting keys gives a uniformly random
+    order of whatever they are drawn for, for whole batches of episodes at
+    once (a NumPy ``Generator`` per episode costs ~100 us in Python).
+    """
+    key = np.zeros((), dtype=np.uint64)
+    with np.errstate(over='ignore'):
+        for part in parts:
+            x = key ^ (
+                np.asarray(part, dtype=np.int64).astype(np.uint64) + _GOLDEN)
+            x = (x ^ (x >> np.uint64(30))) * _MIX1
+            x = (x ^ (x >> np.uint64(27))) * _MIX2
+            key = x ^ (x >> np.uint64(31))
+    return np.asarray(key)
+
+
+def first_use(indices: Sequence[int],
+              episodes: Dict[str,
+                             np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """The distinct videos of episodes and the first episode using each.
+
+    Args:
+        indices (Sequence[int]): Episode indices, in order.
+        episodes (dict[str, np.ndarray]): Their compositions, as
+            :meth:`EpisodicDataset.get_episodes` returns.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: The sorted distinct wrapped-dataset
+        indices, and for each the first of ``indices`` whose episode uses
+        it.
+    """
+    videos = np.concatenate([episodes['support'], episodes['query']], axis=1)
+    distinct, first = np.unique(videos.reshape(-1), return_index=True)
+    return distinct, np.asarray(
+        indices, dtype=np.int64)[first // videos.shape[1]]
 
 
 class VideoLoadError(RuntimeError):
@@ -224,6 +260,13 @@ class EpisodicDataset:
             np.asarray(by_class[c], dtype=np.int64)
             for c in range(len(classes))
         ]
+        self._labels = np.empty(len(self.dataset), dtype=np.int64)
+        longest = max(len(indices) for indices in self._class_indices)
+        # Videos of each class, padded with -1 to the longest class.
+        self._class_table = np.full((len(classes), longest), -1, np.int64)
+        for label, indices in enumerate(self._class_indices):
+            self._labels[indices] = label
+            self._class_table[label, :len(indices)] = indices
         self._fully_initialized = True
 
     def __len__(self) -> int:
@@ -238,28 +281,70 @@ class EpisodicDataset:
             (N*K,) and ``query`` (N*Q,) indices into the wrapped dataset,
             ``support_labels`` (N*K,) and ``query_labels`` (N*Q,).
         """
+        return {k: v[0] for k, v in self.get_episodes([idx]).items()}
+
+    def get_episodes(self, indices: Sequence[int]) -> Dict[str, np.ndarray]:
+        """The compositions of episodes ``indices``, stacked.
+
+        Episode ``i`` draws its N classes, in label order, as the N smallest
+        of one random key per class, and the K+Q videos of each class as
+        the K+Q smallest of one random key per video, the first K for
+        support: uniformly random without replacement. The keys are
+        :func:`hash_keys` of ``(episode_seed, i, ...)``, so an episode
+        depends on its index alone, and a batch of episodes costs a few
+        array operations.
+
+        Returns:
+            dict[str, np.ndarray]: ``class_ids`` (E, N), ``support``
+            (E, N*K), ``query`` (E, N*Q), ``support_labels`` (E, N*K) and
+            ``query_labels`` (E, N*Q).
+        """
         self.full_init()
-        if idx < 0 or (self.test_mode and idx >= self.num_episodes):
-            raise IndexError(f'episode {idx} out of range '
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        bad = idx[(idx < 0) |
+                  (idx >= self.num_episodes if self.test_mode else False)]
+        if bad.size:
+            raise IndexError(f'episode {int(bad[0])} out of range '
                              f'[0, {self.num_episodes}).')
-        rng = np.random.default_rng([self.episode_seed, int(idx)])
-        class_ids = rng.choice(
-            len(self._class_indices), self.num_ways, replace=False)
-        support, query = [], []
-        for cid in class_ids:
-            videos = rng.choice(
-                self._class_indices[cid],
-                self.num_shots + self.num_queries,
-                replace=False)
-            support.append(videos[:self.num_shots])
-            query.append(videos[self.num_shots:])
-        labels = np.arange(self.num_ways)
+        num_ways, need = self.num_ways, self.num_shots + self.num_queries
+        table = self._class_table
+        # Bound the (E, N, longest) key arrays to about 32 MiB.
+        chunk = max(1, (1 << 22) // (num_ways * table.shape[1]))
+        class_ids, videos = [], []
+        for start in range(0, len(idx), chunk):
+            part = idx[start:start + chunk, None]
+            keys = hash_keys(self.episode_seed, part, 0, np.arange(len(table)))
+            ids = np.argsort(keys, axis=1, kind='stable')[:, :num_ways]
+            candidates = table[ids]
+            keys = hash_keys(self.episode_seed, part[..., None], 1, candidates)
+            keys[candidates < 0] = np.iinfo(np.uint64).max
+            if table.shape[1] > need:
+                pick = np.argpartition(keys, need - 1, axis=-1)[..., :need]
+                order = np.argsort(
+                    np.take_along_axis(keys, pick, -1), axis=-1, kind='stable')
+                pick = np.take_along_axis(pick, order, -1)
+            else:
+                pick = np.argsort(keys, axis=-1, kind='stable')
+            class_ids.append(ids)
+            videos.append(np.take_along_axis(candidates, pick, -1))
+        num = len(idx)
+        videos = np.concatenate(videos) if videos else np.empty(
+            (0, num_ways, need), np.int64)
+        labels = np.arange(num_ways)
         return dict(
-            class_ids=class_ids,
-            support=np.concatenate(support),
-            query=np.concatenate(query),
-            support_labels=np.repeat(labels, self.num_shots),
-            query_labels=np.repeat(labels, self.num_queries))
+            class_ids=np.concatenate(class_ids) if class_ids else np.empty(
+                (0, num_ways), np.int64),
+            support=videos[..., :self.num_shots].reshape(num, -1),
+            query=videos[..., self.num_shots:].reshape(num, -1),
+            support_labels=np.tile(
+                np.repeat(labels, self.num_shots), (num, 1)),
+            query_labels=np.tile(
+                np.repeat(labels, self.num_queries), (num, 1)))
+
+    def video_labels(self, data_indices: Sequence[int]) -> np.ndarray:
+        """Class ids of videos of the wrapped dataset."""
+        self.full_init()
+        return self._labels[np.asarray(data_indices, dtype=np.int64)]
 
     def video_name(self, data_idx: int) -> str:
         """File name (or frame dir) of a video of the wrapped dataset."""
@@ -358,10 +443,6 @@ class EpisodicDataset:
             out.append(packed)
         return out
 
-    def first_episodes(self, indices: Sequence[int]) -> Dict[int, int]:
-        """``{video index: first episode in indices that uses it}``."""
-        return first_use((idx, self.get_episode(idx)) for idx in indices)
-
     def episode_videos(self, indices: Sequence[int]) -> np.ndarray:
         """Sorted distinct wrapped-dataset indices used by ``indices``."""
-        return np.asarray(sorted(self.first_episodes(indices)), dtype=np.int64)
+        return first_use(indices, self.get_episodes(indices))[0]

@@ -83,6 +83,44 @@ def test_10000_episodes_have_the_right_shape(placeholder):
         assert np.array_equal(ep['query_labels'], np.repeat(range(5), 3))
 
 
+def test_batched_episodes_equal_single_ones_and_are_uniform(placeholder):
+    ann, classes, counts = placeholder
+    num = 40000
+    ds = episodic(
+        ann,
+        classes,
+        num_shots=2,
+        num_queries=1,
+        num_episodes=num,
+        episode_seed=7)
+    batch = ds.get_episodes(np.arange(num))
+    for idx in (0, 1, 777, num - 1):
+        single = ds.get_episode(idx)
+        for key, value in batch.items():
+            assert np.array_equal(value[idx], single[key]), key
+
+    def assert_uniform(draws, size, what):
+        freq = np.bincount(draws, minlength=size) / len(draws)
+        std = np.sqrt((1 / size) * (1 - 1 / size) / len(draws))
+        assert np.abs(freq - 1 / size).max() < 5 * std, (what, freq)
+
+    # Every class equally likely in every label slot.
+    for slot in range(5):
+        assert_uniform(batch['class_ids'][:, slot], len(counts),
+                       f'class of label {slot}')
+    # Within a class, every video equally likely as first support and as
+    # query (class 4 has 30 videos, class 3 has 6).
+    start = np.cumsum([0] + counts)
+    for cid in (3, 4):
+        where = batch['class_ids'] == cid
+        first_support = batch['support'][:, ::2][where] - start[cid]
+        query = batch['query'][where] - start[cid]
+        assert_uniform(first_support, counts[cid], f'support of {cid}')
+        assert_uniform(query, counts[cid], f'query of {cid}')
+    with pytest.raises(IndexError, match='episode 40000 out of range'):
+        ds.get_episodes([3, num])
+
+
 def test_episodes_are_a_function_of_seed_and_index(placeholder):
     ann, classes, _ = placeholder
     a = episodic(ann, classes, episode_seed=1, num_episodes=50)

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from mmfsar.models import cosine_similarity_eps, otam_distance
-from mmfsar.models.utils import otam_distance_reference, otam_one_direction
+from mmfsar.models.utils import (cross_cosine_similarity_eps,
+                                 otam_distance_reference, otam_one_direction)
 
 
 def naive_otam(dists, lbda):
@@ -74,6 +75,16 @@ def test_cosine_similarity_eps_formula():
     y = torch.tensor([[3.0, 4.0], [0.0, 2.0]])
     sims = cosine_similarity_eps(x, y)
     assert torch.allclose(sims, torch.tensor([[25 / 25.01, 8 / 10.01]]))
+
+
+def test_cross_cosine_similarity_equals_broadcast_form():
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, 6, 16, dtype=torch.float64)  # 4 queries, 6 frames
+    y = torch.randn(3, 5, 7, 16, dtype=torch.float64)  # 5 protos, 7 frames
+    expected = cosine_similarity_eps(x[:, :, None], y[:, None])
+    got = cross_cosine_similarity_eps(x, y)
+    assert got.shape == (3, 4, 5, 6, 7)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_otam_stays_finite_for_large_distances():

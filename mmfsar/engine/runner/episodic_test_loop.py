@@ -42,10 +42,10 @@ class _VideoSubset(Dataset):
     """Some videos of an episodic dataset's wrapped dataset, one item each."""
 
     def __init__(self, dataset: EpisodicDataset, indices: Sequence[int],
-                 first_episode: Dict[int, int], fixed_view: bool) -> None:
+                 first_episode: Sequence[int], fixed_view: bool) -> None:
         self.dataset = dataset
         self.indices = [int(i) for i in indices]
-        self.first_episode = first_episode
+        self.first_episode = [int(i) for i in first_episode]
         self.fixed_view = fixed_view
 
     def __len__(self) -> int:
@@ -53,7 +53,7 @@ class _VideoSubset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         idx = self.indices[i]
-        context = f' (used first by episode {self.first_episode[idx]})'
+        context = f' (used first by episode {self.first_episode[i]})'
         if self.fixed_view:
             with local_seed(self.dataset.episode_seed, idx):
                 return self.dataset.load_video(idx, context=context)
@@ -205,11 +205,12 @@ class EpisodicTestLoop(BaseLoop):
 
     def _encode_videos(self, model, dataset: EpisodicDataset,
                        videos: np.ndarray,
-                       first_episode: Dict[int, int]) -> torch.Tensor:
+                       first_episode: np.ndarray) -> torch.Tensor:
         rank, world_size = get_dist_info()
         mine = videos[rank::world_size]
         loader = DataLoader(
-            _VideoSubset(dataset, mine, first_episode, self.fixed_view),
+            _VideoSubset(dataset, mine, first_episode[rank::world_size],
+                         self.fixed_view),
             batch_size=self.video_batch_size,
             num_workers=self.dataloader.num_workers,
             collate_fn=pseudo_collate,
@@ -241,72 +242,79 @@ class EpisodicTestLoop(BaseLoop):
         order = torch.argsort(all_index[keep])
         return all_feats[keep][order]
 
-    def _episode_logits(self, model, dataset: EpisodicDataset,
-                        episodes: List[dict], videos: np.ndarray,
-                        cache: torch.Tensor) -> torch.Tensor:
-        """Logits (E, N*Q, N) of episodes from the cached features."""
-        device = cache.device
-
-        def stacked(key):
-            return np.stack([e[key] for e in episodes])
-
-        def lookup(key):
-            pos = np.searchsorted(videos, stacked(key))
-            return cache[torch.as_tensor(pos, device=device)]
-
-        support_labels = torch.as_tensor(
-            stacked('support_labels'), device=device)
-        class_ids = torch.as_tensor(stacked('class_ids'), device=device)
-        query = lookup('query')
-        if self.reverse_queries:
-            # Frames are encoded independently, so reversing the features
-            # reverses the frames.
-            query = query.flip(-2)
+    def _video_tokens(self, model, dataset: EpisodicDataset,
+                      videos: np.ndarray,
+                      cache: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The head's per-video work, once per distinct video."""
+        class_ids = torch.as_tensor(
+            dataset.video_labels(videos), device=cache.device)
         with autocast(enabled=self.fp16):
-            return model.episode_logits(
-                lookup('support'), support_labels,
-                torch.gather(class_ids, 1, support_labels), query,
-                dataset.num_ways, 'eval')
+            tokens = model.video_tokens(cache, class_ids, 'eval')
+            if self.reverse_queries:
+                # Frames are encoded independently, so reversing the
+                # features reverses the frames.
+                tokens['query'] = model.video_tokens(
+                    cache.flip(-2), class_ids, 'eval')['query']
+        return tokens
+
+    def _episode_logits(self, model, dataset: EpisodicDataset,
+                        episodes: Dict[str, np.ndarray], videos: np.ndarray,
+                        tokens: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Logits (E, N*Q, N) of episodes from the per-video tokens."""
+        device = tokens['frames'].device
+
+        def positions(key):
+            return torch.as_tensor(
+                np.searchsorted(videos, episodes[key]), device=device)
+
+        with autocast(enabled=self.fp16):
+            return model.episode_logits_from_tokens(
+                tokens, positions('support'),
+                torch.as_tensor(episodes['support_labels'], device=device),
+                positions('query'), dataset.num_ways)
 
     @staticmethod
-    def _episode_records(indices: List[int], episodes: List[dict],
+    def _episode_records(indices: Sequence[int], episodes: Dict[str,
+                                                                np.ndarray],
                          logits: torch.Tensor) -> List[dict]:
         """One record per episode for ``FewShotAccuracy``: cheaper than a
         data sample per query, which matters over 10,000 episodes."""
-        preds = logits.argmax(dim=-1).cpu().tolist()
-        records = []
-        for idx, episode, pred in zip(indices, episodes, preds):
-            class_ids = episode['class_ids']
-            labels = episode['query_labels']
-            records.append(
-                dict(
-                    episode_idx=int(idx),
-                    class_ids=class_ids.tolist(),
-                    query_class_ids=class_ids[labels].tolist(),
-                    labels=labels.tolist(),
-                    preds=pred))
-        return records
+        class_ids, labels = episodes['class_ids'], episodes['query_labels']
+        query_class_ids = np.take_along_axis(class_ids, labels, 1)
+        preds = logits.argmax(dim=-1).cpu().numpy()
+        return [
+            dict(
+                episode_idx=int(i),
+                class_ids=c,
+                query_class_ids=q,
+                labels=lbl,
+                preds=p) for i, c, q, lbl, p in zip(
+                    indices, class_ids, query_class_ids, labels, preds)
+        ]
 
     def _run_cached(self, model, dataset: EpisodicDataset) -> None:
         self._check_pipeline(dataset)
-        episodes = [dataset.get_episode(i) for i in range(len(dataset))]
-        first_episode = first_use(enumerate(episodes))
-        videos = np.asarray(sorted(first_episode), dtype=np.int64)
+        # Shard episodes exactly like DefaultSampler, so that the metric's
+        # collection restores their order and drops the padding.
+        mine = np.asarray(
+            list(DefaultSampler(dataset, shuffle=False)), dtype=np.int64)
+        everything = np.arange(len(dataset))
+        videos, first_episode = first_use(everything,
+                                          dataset.get_episodes(everything))
         print_log(
             f'Cached evaluation: {len(dataset)} episodes use '
             f'{len(videos)} distinct videos.',
             logger='current')
         cache = self._encode_videos(model, dataset, videos, first_episode)
+        tokens = self._video_tokens(model, dataset, videos, cache)
 
-        # Shard episodes exactly like DefaultSampler, so that the metric's
-        # collection restores their order and drops the padding.
-        mine = list(DefaultSampler(dataset, shuffle=False))
         progress = _Progress('Episodes (cached features)', len(mine))
         for start in range(0, len(mine), self.episode_batch_size):
             chunk = mine[start:start + self.episode_batch_size]
-            batch = [episodes[i] for i in chunk]
-            logits = self._episode_logits(model, dataset, batch, videos, cache)
+            episodes = dataset.get_episodes(chunk)
+            logits = self._episode_logits(model, dataset, episodes, videos,
+                                          tokens)
             self.evaluator.process(
-                data_samples=self._episode_records(chunk, batch, logits),
+                data_samples=self._episode_records(chunk, episodes, logits),
                 data_batch=None)
             progress.update(min(start + self.episode_batch_size, len(mine)))

@@ -8,7 +8,7 @@ from mmaction.utils import ConfigType
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from ..utils.otam import cosine_similarity_eps, otam_distance
+from ..utils.otam import cross_cosine_similarity_eps, otam_distance
 
 
 class ModulationLayer(nn.Module):
@@ -135,8 +135,12 @@ class PrototypeModulationHead(BaseModule):
         out = self.layers(tokens.flatten(0, -3) if lead else tokens[None])
         return out.view(*lead, *out.shape[-2:])[..., :num_frames, :]
 
-    def prototypes(self, support: Tensor, support_labels: Tensor, text: Tensor,
-                   num_ways: int) -> Tensor:
+    def prototypes(self,
+                   support: Tensor,
+                   support_labels: Tensor,
+                   text: Tensor,
+                   num_ways: int,
+                   modulated: Optional[Tensor] = None) -> Tensor:
         """Class prototypes of each episode.
 
         Args:
@@ -145,6 +149,10 @@ class PrototypeModulationHead(BaseModule):
             text (Tensor): Text token of each support video, shape
                 (E, N*K, D).
             num_ways (int): N.
+            modulated (Tensor, optional): ``modulate(support, text)`` when
+                the caller has it already (the cached evaluation computes it
+                once per video). Unused with ``merge_before``, where the
+                Transformer runs on the shot means. Defaults to None.
 
         Returns:
             Tensor: Prototypes, shape (E, N, T, D), in label order.
@@ -155,8 +163,23 @@ class PrototypeModulationHead(BaseModule):
             frames = torch.einsum('ekn,ektd->entd', weights, support)
             class_text = torch.einsum('ekn,ekd->end', weights, text)
             return self.modulate(frames, class_text)
-        modulated = self.modulate(support, text)
+        if modulated is None:
+            modulated = self.modulate(support, text)
         return torch.einsum('ekn,ektd->entd', weights, modulated)
+
+    def match(self, prototypes: Tensor, queries: Tensor) -> Tensor:
+        """Logits of modulated queries against prototypes.
+
+        Args:
+            prototypes (Tensor): Shape (E, N, T, D).
+            queries (Tensor): Modulated query frames, shape (E, N*Q, T, D).
+
+        Returns:
+            Tensor: ``-logit_scale * OTAM distance``, shape (E, N*Q, N).
+        """
+        sims = cross_cosine_similarity_eps(queries, prototypes)
+        dist = otam_distance(1 - sims, self.lbda, self.bidirectional)
+        return -self.logit_scale * dist
 
     def forward(self, support: Tensor, support_labels: Tensor, query: Tensor,
                 text: Tensor, num_ways: int) -> Tensor:
@@ -173,10 +196,7 @@ class PrototypeModulationHead(BaseModule):
             Tensor: ``-logit_scale * OTAM distance``, shape (E, N*Q, N).
         """
         protos = self.prototypes(support, support_labels, text, num_ways)
-        queries = self.modulate(query)
-        sims = cosine_similarity_eps(queries[:, :, None], protos[:, None])
-        dist = otam_distance(1 - sims, self.lbda, self.bidirectional)
-        return -self.logit_scale * dist
+        return self.match(protos, self.modulate(query))
 
     def loss(self, logits: Tensor, query_labels: Tensor) -> Tensor:
         """Cross-entropy over the N episode classes.

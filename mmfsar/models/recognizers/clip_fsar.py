@@ -230,6 +230,79 @@ class CLIPFSAR(BaseModel):
         text = bank[support_class_ids]
         return self.head(support, support_labels, query, text, num_ways)
 
+    @torch.no_grad()
+    def video_tokens(self,
+                     feats: Tensor,
+                     class_ids: Tensor,
+                     mode: str = 'eval',
+                     chunk_size: int = 1024) -> Dict[str, Tensor]:
+        """What the head computes per video, independently of the episode.
+
+        Out of training (no dropout) the Transformer sees one video at a
+        time: a query's frames, or a support video's frames with its own
+        class's text token. So each video's modulated frames are the same
+        in every episode, and the cached evaluation computes them once per
+        video instead of once per use. With ``merge_before`` the support
+        side depends on the episode's shots and is left to
+        :meth:`episode_logits_from_tokens`.
+
+        Args:
+            feats (Tensor): Per-frame features of videos, shape (V, T, D).
+            class_ids (Tensor): Class id of each video, shape (V, ).
+            mode (str): Which class names to take text from. Defaults to
+                ``'eval'``.
+            chunk_size (int): Videos per Transformer batch. Defaults to
+                1024.
+
+        Returns:
+            dict[str, Tensor]: ``frames`` (V, T, D), ``text`` (V, D),
+            ``query`` (V, T, D) and, unless ``merge_before``, ``support``
+            (V, T, D).
+        """
+        if self.training:
+            raise RuntimeError('video_tokens is for evaluation: in training '
+                               'mode dropout makes every use different.')
+        bank = self.text_bank(self.class_names(mode)).to(feats.dtype)
+        text = bank[class_ids.to(bank.device)]
+
+        def modulate(with_text: bool) -> Tensor:
+            return torch.cat([
+                self.head.modulate(
+                    feats[i:i +
+                          chunk_size], text[i:i +
+                                            chunk_size] if with_text else None)
+                for i in range(0, len(feats), chunk_size)
+            ]) if len(feats) else feats.clone()
+
+        tokens = dict(frames=feats, text=text, query=modulate(False))
+        if not self.head.merge_before:
+            tokens['support'] = modulate(True)
+        return tokens
+
+    def episode_logits_from_tokens(self, tokens: Dict[str, Tensor],
+                                   support: Tensor, support_labels: Tensor,
+                                   query: Tensor, num_ways: int) -> Tensor:
+        """Logits of episodes from :meth:`video_tokens`.
+
+        Args:
+            tokens (dict[str, Tensor]): The output of :meth:`video_tokens`.
+            support (Tensor): Positions of the support videos in
+                ``tokens``, shape (E, N*K).
+            support_labels (Tensor): Episode labels, shape (E, N*K).
+            query (Tensor): Positions of the query videos, shape (E, N*Q).
+            num_ways (int): N.
+
+        Returns:
+            Tensor: Shape (E, N*Q, N), equal to :meth:`episode_logits` on
+            the same videos.
+        """
+        modulated = tokens['support'][support] if 'support' in tokens \
+            else None
+        protos = self.head.prototypes(tokens['frames'][support],
+                                      support_labels, tokens['text'][support],
+                                      num_ways, modulated)
+        return self.head.match(protos, tokens['query'][query])
+
     # ---------------------------------------------------------------- modes
     def forward(self,
                 inputs: Tensor,

@@ -42,6 +42,33 @@ def cosine_similarity_eps(x: Tensor, y: Tensor, eps: float = 0.01) -> Tensor:
     return dots / (norms + eps)
 
 
+def cross_cosine_similarity_eps(x: Tensor,
+                                y: Tensor,
+                                eps: float = 0.01) -> Tensor:
+    """Frame similarities of every sequence of ``x`` with every one of ``y``.
+
+    Equals ``cosine_similarity_eps(x[..., :, None, :, :], y[..., None, :, :,
+    :])`` but as one batched matrix product, without materialising the
+    broadcast sequences.
+
+    Args:
+        x (Tensor): A sequences of L frames, shape (..., A, L, D).
+        y (Tensor): B sequences of M frames, shape (..., B, M, D), the same
+            leading dims as ``x``.
+        eps (float): Added to the product of norms. Defaults to 0.01.
+
+    Returns:
+        Tensor: Shape (..., A, B, L, M).
+    """
+    (num_x, length), (num_y, width) = x.shape[-3:-1], y.shape[-3:-1]
+    dots = x.flatten(-3, -2) @ y.flatten(-3, -2).transpose(-1, -2)
+    dots = dots.unflatten(-1, (num_y, width)).unflatten(-3, (num_x, length))
+    norms = (
+        x.norm(dim=-1)[..., :, None, :, None] *
+        y.norm(dim=-1)[..., None, :, None, :])
+    return dots.transpose(-3, -2) / (norms + eps)
+
+
 def otam_one_direction(dists: Tensor, lbda: float = 0.5) -> Tensor:
     """OTAM cumulative distance from the first to the last row of ``dists``.
 
