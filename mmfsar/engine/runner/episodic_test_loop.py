@@ -311,8 +311,8 @@ class EpisodicTestLoop(BaseLoop):
         mine = np.asarray(
             list(DefaultSampler(dataset, shuffle=False)), dtype=np.int64)
         everything = np.arange(len(dataset))
-        videos, first_episode = first_use(everything,
-                                          dataset.get_episodes(everything))
+        all_episodes = dataset.get_episodes(everything)
+        videos, first_episode = first_use(everything, all_episodes)
         print_log(
             f'Cached evaluation: {len(dataset)} episodes use '
             f'{len(videos)} distinct videos.',
@@ -323,7 +323,7 @@ class EpisodicTestLoop(BaseLoop):
         progress = _Progress('Episodes (cached features)', len(mine))
         for start in range(0, len(mine), self.episode_batch_size):
             chunk = mine[start:start + self.episode_batch_size]
-            episodes = dataset.get_episodes(chunk)
+            episodes = {k: v[chunk] for k, v in all_episodes.items()}
             logits = self._episode_logits(model, dataset, episodes, videos,
                                           tokens)
             self.evaluator.process(

@@ -266,13 +266,13 @@ class CLIPFSAR(BaseModel):
         text = bank[class_ids.to(bank.device)]
 
         def modulate(with_text: bool) -> Tensor:
-            return torch.cat([
-                self.head.modulate(
-                    feats[i:i +
-                          chunk_size], text[i:i +
-                                            chunk_size] if with_text else None)
-                for i in range(0, len(feats), chunk_size)
-            ]) if len(feats) else feats.clone()
+            parts = []
+            for start in range(0, len(feats), chunk_size):
+                end = start + chunk_size
+                parts.append(
+                    self.head.modulate(feats[start:end],
+                                       text[start:end] if with_text else None))
+            return torch.cat(parts) if parts else feats.clone()
 
         tokens = dict(frames=feats, text=text, query=modulate(False))
         if not self.head.merge_before:
