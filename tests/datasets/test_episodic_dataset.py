@@ -1,12 +1,16 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 import json
+import multiprocessing.reduction
 import os.path as osp
+import pickle
 import subprocess
 import sys
+from multiprocessing.reduction import ForkingPickler
 
 import numpy as np
 import pytest
 import torch
+import torch.multiprocessing  # noqa: F401 (tensor reductions for workers)
 from mmaction.registry import DATASETS
 from torch.utils.data import DataLoader
 
@@ -215,11 +219,40 @@ def test_training_episodes_identical_across_worker_counts(video_root):
         batches.append([next(it) for _ in range(3)])
         del it
     for a, b in zip(*batches):
+        # Lists in process, plain lists after crossing from a worker.
+        assert isinstance(a['inputs'], list)
+        assert isinstance(a['data_samples'], list)
+        assert type(b['inputs']) is list
+        assert type(b['data_samples']) is list
         assert [s.metainfo['data_idx'] for s in a['data_samples']
                 ] == [s.metainfo['data_idx'] for s in b['data_samples']]
+        assert torch.equal(
+            torch.stack([s.gt_label for s in a['data_samples']]),
+            torch.stack([s.gt_label for s in b['data_samples']]))
         # Random crops and frame offsets are seeded per video too.
         for x, y in zip(a['inputs'], b['inputs']):
             assert torch.equal(x, y)
+
+
+def test_collated_episodes_cross_a_worker_with_one_file_descriptor(
+        video_root, monkeypatch):
+    # A worker shares every tensor it sends through a file descriptor of
+    # its own (~0.5 ms each); the batch of 2 episodes x 9 videos has 18
+    # inputs and 18 labels, and sends one stacked tensor.
+    ds = train_dataset(video_root)
+    batch = episode_collate([ds[0], ds[1]])
+    shared = []
+    real_dup_fd = multiprocessing.reduction.DupFd
+    monkeypatch.setattr(multiprocessing.reduction, 'DupFd',
+                        lambda fd: shared.append(fd) or real_dup_fd(fd))
+    arrived = pickle.loads(ForkingPickler.dumps(batch))
+    assert len(shared) == 1
+    assert type(arrived['inputs']) is list and len(arrived['inputs']) == 18
+    for x, y in zip(batch['inputs'], arrived['inputs']):
+        assert torch.equal(x, y)
+    for x, y in zip(batch['data_samples'], arrived['data_samples']):
+        assert x.metainfo == y.metainfo
+        assert torch.equal(x.gt_label, y.gt_label)
 
 
 def test_packed_samples_carry_episode_metadata(video_root):
