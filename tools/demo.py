@@ -37,7 +37,8 @@ def parse_args():
         '--cfg-options',
         nargs='+',
         default=[],
-        help='extra key=value overrides for training')
+        help='extra key=value overrides of the config, for training and '
+        'testing')
     return parser.parse_args()
 
 
@@ -102,7 +103,8 @@ def test(args, checkpoint: str, reverse: bool) -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument('--o', nargs='+', action=DictAction)
     cfg.merge_from_dict(
-        parser.parse_args(['--o', *data_options(args.data_root)]).o)
+        parser.parse_args(
+            ['--o', *data_options(args.data_root), *args.cfg_options]).o)
     cfg.work_dir = osp.join(args.work_dir, name)
     cfg.experiment_name = name
     cfg.load_from = checkpoint
