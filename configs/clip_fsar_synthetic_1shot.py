@@ -16,9 +16,10 @@
 #   2,400 episodes and scored 64.84% on the test classes (reversed queries
 #   16.88%); with the learned code it took 4,600 episodes to reach 54.42%
 #   (reversed 40.26%);
-# - train_dataloader.dataset.num_queries=2 (released 5): on 2 cores the
-#   decoding of the episode's videos sets the pace, and learning from
-#   scratch needs many episodes more than rich ones;
+# - train_dataloader.dataset.num_queries=2 (released 5): on 2 cores
+#   decoding an episode's videos (one worker) costs about as much as
+#   training on them (~60 and ~70 ms), and learning from scratch needs
+#   many episodes more than rich ones;
 # - optim_wrapper: LR 1e-3 without weight decay or gradient accumulation
 #   (released: 1e-5 to 5e-5, L2 1e-3, accumulated over 4 episodes; coupled
 #   L2 under Adam shrinks a random network's small weights faster than

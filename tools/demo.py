@@ -140,7 +140,7 @@ def plot(args, forward: dict, reverse: dict) -> list:
     ax[0].plot([s['iter'] for s in train], [s['loss_text'] for s in train],
                label='video-text')
     ax[0].set(xlabel='iteration', ylabel='loss', title='Training loss')
-    ax[0].legend(loc='center right')
+    ax[0].legend()
     ax[1].errorbar([s['step'] for s in val],
                    [s['fewshot/accuracy'] for s in val],
                    yerr=[s['fewshot/ci95'] for s in val],
