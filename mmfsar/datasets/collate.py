@@ -26,6 +26,17 @@ class _StackedList(list):
         return _unstack, (torch.stack(list(self)), )
 
 
+def stacked_in_transit(tensors: list) -> list:
+    """``tensors`` as a list that crosses from a dataloader worker to the
+    main process as one stacked tensor when they share shape and dtype
+    (``_StackedList``); otherwise unchanged."""
+    if tensors and all(
+            isinstance(x, Tensor) and x.shape == tensors[0].shape
+            and x.dtype == tensors[0].dtype for x in tensors):
+        return _StackedList(tensors)
+    return tensors
+
+
 class _PickledList(list):
     """A list (of data samples) that a dataloader worker sends to the main
     process as one byte string, its small tensors (labels) copied rather
@@ -53,11 +64,8 @@ def episode_collate(data_batch: Sequence[list]) -> dict:
     """
     batch = pseudo_collate(
         [video for episode in data_batch for video in episode])
-    inputs = batch.get('inputs')
-    if isinstance(inputs, list) and inputs and all(
-            isinstance(x, Tensor) and x.shape == inputs[0].shape
-            and x.dtype == inputs[0].dtype for x in inputs):
-        batch['inputs'] = _StackedList(inputs)
+    if isinstance(batch.get('inputs'), list):
+        batch['inputs'] = stacked_in_transit(batch['inputs'])
     if isinstance(batch.get('data_samples'), list):
         batch['data_samples'] = _PickledList(batch['data_samples'])
     return batch

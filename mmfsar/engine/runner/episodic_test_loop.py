@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from mmengine.runner import BaseLoop, autocast
 from torch.utils.data import DataLoader, Dataset
 
+from mmfsar.datasets.collate import stacked_in_transit
 from mmfsar.datasets.episodic_dataset import (EpisodicDataset, first_use,
                                               is_random_pipeline, local_seed)
 from ..rng import preserved_rng
@@ -61,14 +62,13 @@ class _VideoSubset(Dataset):
 
 
 def _encoding_collate(batch: Sequence[dict]) -> dict:
-    """The inputs of videos to encode, stacked into one tensor when they
-    share a shape, without their data samples: a dataloader worker hands
-    every tensor (a label is one) to the main process through its own file
+    """The inputs of videos to encode, one stacked tensor in transit from a
+    dataloader worker, without their data samples: a worker hands every
+    tensor (a label is one) to the main process through its own file
     descriptor, about 1 ms each."""
-    inputs = [item['inputs'] for item in batch]
-    if inputs and all(x.shape == inputs[0].shape for x in inputs):
-        inputs = torch.stack(inputs)
-    return dict(inputs=inputs, data_samples=None)
+    return dict(
+        inputs=stacked_in_transit([item['inputs'] for item in batch]),
+        data_samples=None)
 
 
 def _reverse_query_frames(data_batch: dict) -> dict:
@@ -230,7 +230,6 @@ class EpisodicTestLoop(BaseLoop):
             f'Encoding videos (rank {rank}, {world_size} ranks)', len(mine))
         feats, done = [], 0
         for batch in loader:
-            batch['inputs'] = list(batch['inputs'])
             data = model.data_preprocessor(batch, False)
             with autocast(enabled=self.fp16):
                 feats.append(model(**data, mode='tensor').float())
