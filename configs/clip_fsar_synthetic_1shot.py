@@ -26,9 +26,10 @@
 #   the episodes can grow them), a short warm-up and schedule;
 # - model.loss_text.init_scale=10 (released 1.0): with logits in [-1, 1]
 #   the video-text loss hardly moves a random network. The head keeps the
-#   released OTAM temperature (lbda 0.5) and logit scale (1.0): a sharper
-#   lbda=0.1 or logit_scale=5 left chance sooner but reached only 39.68% /
-#   41.76% on the test classes after 3,200 episodes (learned position code);
+#   released OTAM temperature (metric.lbda 0.5) and logit scale (1.0): a
+#   sharper metric.lbda=0.1 or logit_scale=5 left chance sooner but reached
+#   only 39.68% / 41.76% on the test classes after 3,200 episodes
+#   (learned position code);
 # - no flip augmentation: it would swap left/right, which defines classes.
 # `make demo` trains with OMP_NUM_THREADS=1, leaving the second core to the
 # dataloader worker (about 30% faster on 2 cores).

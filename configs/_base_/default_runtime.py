@@ -6,6 +6,8 @@ _base_ = ['mmaction::_base_/default_runtime.py']
 custom_imports = dict(imports=['mmfsar'], allow_failed_imports=False)
 
 default_hooks = dict(
+    # The model gets the class names of the split it runs on.
+    class_names=dict(type='ClassNamesHook'),
     # Validation metrics logged at their training iteration.
     logger=dict(
         type='LoggerHook',

@@ -109,11 +109,15 @@ def test_per_video_tokens_give_the_episode_logits(merge_before):
         expected = model.episode_logits(feats[support], support_labels,
                                         video_class[support], feats[query], 3,
                                         'eval')
-        tokens = model.video_tokens(feats, video_class, 'eval', chunk_size=5)
+        tokens = model.video_tokens(feats, video_class, 'eval')
         got = model.episode_logits_from_tokens(tokens, support, support_labels,
                                                query, 3)
+        text = model.text_bank(CLASSES)[video_class]
+        chunked = model.head.video_tokens(feats, text, chunk_size=5)
     assert ('support' in tokens) == (not merge_before)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    for key, value in tokens.items():
+        torch.testing.assert_close(chunked[key], value, rtol=1e-5, atol=1e-6)
     with pytest.raises(RuntimeError, match='evaluation'):
         model.train().video_tokens(feats, video_class)
 

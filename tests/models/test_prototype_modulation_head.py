@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from mmfsar.models import PrototypeModulationHead
+from mmfsar.models.utils import otam_distance_reference
 
 
 def manual_layer(layer, x):
@@ -94,24 +95,41 @@ def test_queries_have_no_text_token_and_no_positional_encoding():
         head.modulate(frames[:, perm]), out[:, perm], atol=1e-5)
 
 
-def test_logits_shape_and_sign():
+def test_logits_are_minus_otam_of_modulated_queries_and_prototypes():
     head = build_head(False)
     e, n, k, q, t, d = 2, 5, 1, 3, 8, 16
     support = torch.randn(e, n * k, t, d)
     labels = torch.arange(n).repeat(e, 1)
     query = torch.randn(e, n * q, t, d)
-    logits = head(support, labels, query, torch.randn(e, n * k, d), n)
+    text = torch.randn(e, n * k, d)
+    logits = head(support, labels, query, n, support_text=text)
     assert logits.shape == (e, n * q, n)
-    assert (logits <= 0).all()  # minus a distance
+    protos = head.prototypes(support, labels, text, n)
+    queries = head.modulate(query)
+    for i, j, c in [(0, 0, 0), (1, 7, 3), (1, 14, 4)]:
+        a, b = queries[i, j], protos[i, c]
+        sims = (a @ b.T) / (a.norm(dim=-1)[:, None] * b.norm(dim=-1) + 0.01)
+        expected = -otam_distance_reference(1 - sims, lbda=0.5)
+        assert torch.allclose(logits[i, j, c], expected, atol=1e-5)
+    # logit_scale multiplies the metric's logits.
+    head.logit_scale = 3.0
+    scaled = head(support, labels, query, n, support_text=text)
+    assert torch.allclose(scaled, 3 * logits, atol=1e-5)
 
 
 def test_head_is_stateless():
     head = build_head(False)
     support, labels, text, n = tiny_episode()
     query = torch.randn(1, 4, 4, 16)
-    first = head(support, labels, query, text, n)
-    head(torch.randn_like(support), labels, torch.randn_like(query), text, n)
-    assert torch.equal(first, head(support, labels, query, text, n))
+    first = head(support, labels, query, n, support_text=text)
+    head(
+        torch.randn_like(support),
+        labels,
+        torch.randn_like(query),
+        n,
+        support_text=text)
+    assert torch.equal(first,
+                       head(support, labels, query, n, support_text=text))
 
 
 def test_default_architecture_matches_released_code():

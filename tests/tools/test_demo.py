@@ -25,7 +25,7 @@ def test_demo_trains_tests_both_ways_and_plots(tmp_path):
         osp.join(TOOLS, 'demo.py'), '--data-root', data, '--work-dir', work,
         '--episodes', '20', '--cfg-options', 'train_cfg.max_iters=6',
         'train_cfg.val_interval=3', 'val_dataloader.dataset.num_episodes=10',
-        'model.head.lbda=0.25'
+        'model.head.metric.lbda=0.25'
     ],
                           env=dict(os.environ, OMP_NUM_THREADS='1'),
                           capture_output=True,

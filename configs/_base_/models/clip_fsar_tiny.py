@@ -22,7 +22,8 @@ model = dict(
         type='PrototypeModulationHead',
         in_channels=64,
         num_heads=8,
-        ffn_channels=128),
+        ffn_channels=128,
+        metric=dict(type='OTAMHead', lbda=0.5, bidirectional=True)),
     loss_text=dict(type='VideoTextLoss', loss_weight=1.0),
     data_preprocessor=dict(
         type='ActionDataPreprocessor',

@@ -18,8 +18,7 @@ model = dict(
         attn_out_drop=0.2,
         ffn_drop=0.05,
         merge_before=False,
-        lbda=0.5,
-        bidirectional=True),
+        metric=dict(type='OTAMHead', lbda=0.5, bidirectional=True)),
     loss_text=dict(type='VideoTextLoss', loss_weight=1.0, init_scale=1.0),
     data_preprocessor=dict(
         type='ActionDataPreprocessor',

@@ -1,12 +1,12 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 import time
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from mmaction.registry import LOOPS
 from mmengine.dataset import DefaultSampler
-from mmengine.dist import all_gather, get_dist_info
+from mmengine.dist import all_gather, all_gather_object, get_dist_info
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
 from mmengine.runner import BaseLoop, autocast
@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 from mmfsar.datasets.collate import stacked_in_transit
 from mmfsar.datasets.episodic_dataset import (EpisodicDataset, first_use,
                                               is_random_pipeline, local_seed)
+from ..hooks.class_names_hook import ensure_class_names_hook
 from ..rng import preserved_rng
 from .episodic_train_loop import unwrap_model
 
@@ -69,6 +70,61 @@ def _encoding_collate(batch: Sequence[dict]) -> dict:
     return dict(
         inputs=stacked_in_transit([item['inputs'] for item in batch]),
         data_samples=None)
+
+
+def _float(value: torch.Tensor) -> torch.Tensor:
+    return value.float() if value.is_floating_point() else value
+
+
+def _concat(parts: List[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
+    """Concatenate dicts of per-video rows key by key."""
+    return {key: torch.cat([p[key] for p in parts]) for key in parts[0]}
+
+
+def _gather_rows(local: Optional[Dict[str, torch.Tensor]], indices: Sequence,
+                 total: int, device: torch.device) -> Dict[str, torch.Tensor]:
+    """Gather the per-video rows that each rank computed for its share
+    ``indices`` (disjoint across ranks, ``total`` in all) to every rank, in
+    index order. A rank with no videos (more ranks than videos) takes the
+    row shapes from the others."""
+    rank, world_size = get_dist_info()
+    if world_size == 1:
+        return local
+    specs = all_gather_object(None if local is None else {
+        key: (tuple(value.shape[1:]), value.dtype)
+        for key, value in local.items()
+    })
+    spec = next(s for s in specs if s is not None)
+    per_rank = -(-total // world_size)
+    index = torch.full((per_rank, ), -1, dtype=torch.long, device=device)
+    index[:len(indices)] = torch.as_tensor(
+        np.asarray(indices, dtype=np.int64), device=device)
+    all_index = torch.cat(all_gather(index))
+    keep = all_index >= 0
+    order = torch.argsort(all_index[keep])
+    out = {}
+    for key, (shape, dtype) in spec.items():
+        padded = torch.zeros((per_rank, *shape), dtype=dtype, device=device)
+        if local is not None:
+            padded[:len(indices)] = local[key].to(device)
+        out[key] = torch.cat(all_gather(padded))[keep][order]
+    return out
+
+
+def check_finite_logits(logits: torch.Tensor, episodes: Sequence[int]) -> None:
+    """Refuse to score non-finite logits (E, N*Q, N), naming the episode.
+
+    A NaN logit would otherwise be scored as class 0, which looks like a
+    plausible accuracy of 1/N.
+    """
+    finite = torch.isfinite(logits).flatten(1).all(dim=1)
+    if bool(finite.all()):
+        return
+    bad = [int(episodes[i]) for i in torch.nonzero(~finite).flatten()]
+    raise FloatingPointError(
+        f'Non-finite logits in {len(bad)} of {len(logits)} episodes, first '
+        f'in episode {bad[0]} (episodes {bad[:10]}): the model produced NaN '
+        'or Inf; check the checkpoint and the input videos.')
 
 
 def _reverse_query_frames(data_batch: dict) -> dict:
@@ -126,6 +182,7 @@ class EpisodicTestLoop(BaseLoop):
                  fp16: bool = False,
                  reverse_queries: bool = False) -> None:
         super().__init__(runner, dataloader)
+        ensure_class_names_hook(runner)
         if isinstance(evaluator, (dict, list)):
             self.evaluator = runner.build_evaluator(evaluator)
         else:
@@ -159,7 +216,10 @@ class EpisodicTestLoop(BaseLoop):
         self.runner.model.eval()
         dataset = self.dataloader.dataset
         model = unwrap_model(self.runner.model)
-        model.set_class_names(dataset.metainfo['classes'], mode='eval')
+        if hasattr(model, 'class_names'):
+            # Set by ClassNamesHook in before_val / before_test; fail here,
+            # before any video is decoded, if it is missing.
+            model.class_names('eval')
         # Evaluation must not change what training draws next.
         with torch.no_grad(), preserved_rng():
             if self.cache_features:
@@ -181,6 +241,13 @@ class EpisodicTestLoop(BaseLoop):
                 data_batch = _reverse_query_frames(data_batch)
             with autocast(enabled=self.fp16):
                 outputs = self.runner.model.test_step(data_batch)
+            for sample in outputs:
+                if not bool(torch.isfinite(sample.pred_score).all()):
+                    raise FloatingPointError(
+                        'Non-finite scores for a query of episode '
+                        f"{sample.metainfo['episode_idx']}: the model "
+                        'produced NaN or Inf; check the checkpoint and the '
+                        'input videos.')
             self.evaluator.process(data_samples=outputs, data_batch=None)
             self.runner.call_hook(
                 f'after_{stage}_iter',
@@ -216,7 +283,15 @@ class EpisodicTestLoop(BaseLoop):
 
     def _encode_videos(self, model, dataset: EpisodicDataset,
                        videos: np.ndarray,
-                       first_episode: np.ndarray) -> torch.Tensor:
+                       first_episode: np.ndarray) -> Dict[str, torch.Tensor]:
+        """The head's per-video tokens of ``videos``, in their order.
+
+        Each rank decodes and encodes its share of the videos, runs the
+        head's per-video work on each batch, and the tokens are gathered to
+        every rank. With ``reverse_queries`` the tokens of the videos with
+        their frames reversed follow, one row per video, after the tokens
+        of all ``videos``.
+        """
         rank, world_size = get_dist_info()
         mine = videos[rank::world_size]
         loader = DataLoader(
@@ -228,61 +303,54 @@ class EpisodicTestLoop(BaseLoop):
             shuffle=False)
         progress = _Progress(
             f'Encoding videos (rank {rank}, {world_size} ranks)', len(mine))
-        feats, done = [], 0
+        parts, done = [], 0
         for batch in loader:
             data = model.data_preprocessor(batch, False)
+            class_ids = torch.as_tensor(
+                dataset.video_labels(mine[done:done + len(batch['inputs'])]))
             with autocast(enabled=self.fp16):
-                feats.append(model(**data, mode='tensor').float())
+                feats = model(**data, mode='tensor')
+                tokens = [model.video_tokens(feats, class_ids, 'eval')]
+                if self.reverse_queries:
+                    # Frames are encoded independently, so reversing the
+                    # features reverses the frames.
+                    tokens.append(
+                        model.video_tokens(feats.flip(1), class_ids, 'eval'))
+            parts.append([{
+                k: _float(v)
+                for k, v in t.items()
+            } for t in tokens])
             done += len(batch['inputs'])
             progress.update(done)
-        device = next(model.parameters()).device
-        local = torch.cat(feats) if feats else None
-        if world_size == 1:
-            return local
-        # Pad every shard to the same length, then gather (index, feature).
-        per_rank = -(-len(videos) // world_size)
-        shape = (per_rank, *local.shape[1:]) if local is not None else None
-        padded = torch.zeros(shape, device=device)
-        index = torch.full((per_rank, ), -1, dtype=torch.long, device=device)
-        if local is not None:
-            padded[:len(local)] = local
-            index[:len(local)] = torch.as_tensor(mine, device=device)
-        all_feats = torch.cat(all_gather(padded))
-        all_index = torch.cat(all_gather(index))
-        keep = all_index >= 0
-        order = torch.argsort(all_index[keep])
-        return all_feats[keep][order]
-
-    def _video_tokens(self, model, dataset: EpisodicDataset,
-                      videos: np.ndarray,
-                      cache: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """The head's per-video work, once per distinct video."""
-        class_ids = torch.as_tensor(
-            dataset.video_labels(videos), device=cache.device)
-        with autocast(enabled=self.fp16):
-            tokens = model.video_tokens(cache, class_ids, 'eval')
-            if self.reverse_queries:
-                # Frames are encoded independently, so reversing the
-                # features reverses the frames.
-                tokens['query'] = model.video_tokens(
-                    cache.flip(-2), class_ids, 'eval')['query']
-        return tokens
+        views = []
+        for view in range(1 + self.reverse_queries):
+            local = _concat([p[view] for p in parts]) if parts else None
+            views.append(
+                _gather_rows(local, mine, len(videos),
+                             next(model.parameters()).device))
+        return _concat(views)
 
     def _episode_logits(self, model, dataset: EpisodicDataset,
-                        episodes: Dict[str, np.ndarray], videos: np.ndarray,
+                        episodes: Dict[str, np.ndarray], indices: np.ndarray,
+                        videos: np.ndarray,
                         tokens: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Logits (E, N*Q, N) of episodes from the per-video tokens."""
-        device = tokens['frames'].device
+        device = next(iter(tokens.values())).device
 
         def positions(key):
             return torch.as_tensor(
                 np.searchsorted(videos, episodes[key]), device=device)
 
+        query = positions('query')
+        if self.reverse_queries:
+            query = query + len(videos)
         with autocast(enabled=self.fp16):
-            return model.episode_logits_from_tokens(
+            logits = model.episode_logits_from_tokens(
                 tokens, positions('support'),
                 torch.as_tensor(episodes['support_labels'], device=device),
-                positions('query'), dataset.num_ways)
+                query, dataset.num_ways)
+        check_finite_logits(logits, indices)
+        return logits
 
     @staticmethod
     def _episode_records(indices: Sequence[int], episodes: Dict[str,
@@ -316,15 +384,14 @@ class EpisodicTestLoop(BaseLoop):
             f'Cached evaluation: {len(dataset)} episodes use '
             f'{len(videos)} distinct videos.',
             logger='current')
-        cache = self._encode_videos(model, dataset, videos, first_episode)
-        tokens = self._video_tokens(model, dataset, videos, cache)
+        tokens = self._encode_videos(model, dataset, videos, first_episode)
 
         progress = _Progress('Episodes (cached features)', len(mine))
         for start in range(0, len(mine), self.episode_batch_size):
             chunk = mine[start:start + self.episode_batch_size]
             episodes = {k: v[chunk] for k, v in all_episodes.items()}
-            logits = self._episode_logits(model, dataset, episodes, videos,
-                                          tokens)
+            logits = self._episode_logits(model, dataset, episodes, chunk,
+                                          videos, tokens)
             self.evaluator.process(
                 data_samples=self._episode_records(chunk, episodes, logits),
                 data_batch=None)

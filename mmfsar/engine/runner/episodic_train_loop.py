@@ -5,6 +5,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
+from ..hooks.class_names_hook import ensure_class_names_hook
+
 
 def unwrap_model(model):
     """The module inside a DDP (or other) model wrapper."""
@@ -15,15 +17,15 @@ def unwrap_model(model):
 class EpisodicTrainLoop(IterBasedTrainLoop):
     """Iteration-based training on episodes.
 
-    Two differences from mmengine's ``IterBasedTrainLoop``:
-
-    - before training it gives the model the training split's class names
-      (for the class-text bank of the video-text loss);
-    - on resume it skips the episodes already trained on by moving the
-      ``EpisodeSampler`` forward, instead of loading every skipped batch.
-      The resumed run draws exactly the episodes the uninterrupted run
-      would have drawn.
+    One difference from mmengine's ``IterBasedTrainLoop``: on resume it
+    skips the episodes already trained on by moving the ``EpisodeSampler``
+    forward, instead of loading every skipped batch. The resumed run draws
+    exactly the episodes the uninterrupted run would have drawn.
     """
+
+    def __init__(self, runner, *args, **kwargs) -> None:
+        super().__init__(runner, *args, **kwargs)
+        ensure_class_names_hook(runner)
 
     def _skip_trained_batches(self) -> None:
         sampler = getattr(self.dataloader, 'sampler', None)
@@ -45,9 +47,6 @@ class EpisodicTrainLoop(IterBasedTrainLoop):
 
     def run(self):
         """Launch training."""
-        dataset = self.dataloader.dataset
-        unwrap_model(self.runner.model).set_class_names(
-            dataset.metainfo['classes'], mode='train')
         if self._iter > 0:
             # Before the hooks, so that RandomStateHook restores the saved
             # random state after the new dataloader iterator drew its seed.

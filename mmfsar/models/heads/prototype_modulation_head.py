@@ -1,14 +1,13 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
-from typing import Optional
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from ..utils.otam import cross_cosine_similarity_eps, otam_distance
+from .base_few_shot_head import BaseFewShotHead, class_mean
 
 
 class ModulationLayer(nn.Module):
@@ -58,16 +57,20 @@ class ModulationLayer(nn.Module):
 
 
 @MODELS.register_module()
-class PrototypeModulationHead(BaseModule):
-    """CLIP-guided prototype modulation and bidirectional OTAM matching.
+class PrototypeModulationHead(BaseFewShotHead):
+    """CLIP-guided prototype modulation, then any few-shot metric.
 
     Each support video's frame features are modulated by a temporal
     Transformer together with its class-text token (appended last, its
     output dropped); queries go through the same Transformer without text.
     Prototypes are the per-class means over shots, taken after modulation
     (released 1-shot recipe) or of the raw features before it
-    (``merge_before=True``, released 5-shot recipe). Logits are minus the
-    bidirectional OTAM distance. The head keeps no state between calls.
+    (``merge_before=True``, released 5-shot recipe). The ``metric`` head
+    then matches the modulated queries against the prototypes, given as a
+    one-shot support set; CLIP-FSAR's is bidirectional OTAM with soft-min
+    temperature 0.5, and the paper's plug-and-play experiments put the
+    modulation in front of other metrics (``TRXHead``, ``TSNHead``, ...).
+    The head keeps no state between calls.
 
     Shapes use N ways, K shots, Q queries per class, T frames, D channels,
     and E episodes processed together.
@@ -82,13 +85,14 @@ class PrototypeModulationHead(BaseModule):
         ffn_drop (float): Dropout in the FFN. Defaults to 0.05.
         merge_before (bool): Average shots before modulation.
             Defaults to False.
-        lbda (float): OTAM soft-min temperature. Defaults to 0.5.
-        bidirectional (bool): Sum both OTAM directions. Defaults to True.
-        logit_scale (float): Multiplies the logits ``-distance``. The
-            released code uses none (1.0). Defaults to 1.0.
+        metric (dict): The head that matches queries to prototypes.
+            Defaults to bidirectional OTAM with ``lbda=0.5``, as released.
+        logit_scale (float): Multiplies the metric's logits. The released
+            code uses none (1.0). Defaults to 1.0.
         loss_cls (dict): Loss on the query logits. Defaults to
             ``dict(type='CrossEntropyLoss')``.
     """
+    uses_text = True
 
     def __init__(self,
                  in_channels: int,
@@ -98,22 +102,25 @@ class PrototypeModulationHead(BaseModule):
                  attn_out_drop: float = 0.2,
                  ffn_drop: float = 0.05,
                  merge_before: bool = False,
-                 lbda: float = 0.5,
-                 bidirectional: bool = True,
+                 metric: ConfigType = dict(
+                     type='OTAMHead', lbda=0.5, bidirectional=True),
                  logit_scale: float = 1.0,
                  loss_cls: ConfigType = dict(type='CrossEntropyLoss'),
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(loss_cls=loss_cls, init_cfg=init_cfg)
         self.in_channels = in_channels
         self.merge_before = merge_before
-        self.lbda = lbda
-        self.bidirectional = bidirectional
         self.logit_scale = logit_scale
         self.layers = nn.Sequential(*[
             ModulationLayer(in_channels, num_heads, ffn_channels,
                             attn_out_drop, ffn_drop) for _ in range(num_layers)
         ])
-        self.loss_cls = MODELS.build(loss_cls)
+        self.metric = MODELS.build(metric)
+        if getattr(self.metric, 'uses_text', False):
+            raise ValueError(
+                f'head.metric={type(self.metric).__name__} uses text itself; '
+                'the metric of PrototypeModulationHead must be a head '
+                'without text (OTAMHead, TRXHead, TSNHead, ...).')
 
     def modulate(self,
                  frames: Tensor,
@@ -157,15 +164,13 @@ class PrototypeModulationHead(BaseModule):
         Returns:
             Tensor: Prototypes, shape (E, N, T, D), in label order.
         """
-        onehot = F.one_hot(support_labels, num_ways).to(support.dtype)
-        weights = onehot / onehot.sum(dim=1, keepdim=True).clamp(min=1)
         if self.merge_before:
-            frames = torch.einsum('ekn,ektd->entd', weights, support)
-            class_text = torch.einsum('ekn,ekd->end', weights, text)
-            return self.modulate(frames, class_text)
+            return self.modulate(
+                class_mean(support, support_labels, num_ways),
+                class_mean(text, support_labels, num_ways))
         if modulated is None:
             modulated = self.modulate(support, text)
-        return torch.einsum('ekn,ektd->entd', weights, modulated)
+        return class_mean(modulated, support_labels, num_ways)
 
     def match(self, prototypes: Tensor, queries: Tensor) -> Tensor:
         """Logits of modulated queries against prototypes.
@@ -175,34 +180,89 @@ class PrototypeModulationHead(BaseModule):
             queries (Tensor): Modulated query frames, shape (E, N*Q, T, D).
 
         Returns:
-            Tensor: ``-logit_scale * OTAM distance``, shape (E, N*Q, N).
+            Tensor: ``logit_scale`` times the metric's logits, shape
+            (E, N*Q, N).
         """
-        sims = cross_cosine_similarity_eps(queries, prototypes)
-        dist = otam_distance(1 - sims, self.lbda, self.bidirectional)
-        return -self.logit_scale * dist
+        num_episodes, num_ways = prototypes.shape[:2]
+        labels = torch.arange(
+            num_ways, device=prototypes.device).expand(num_episodes, -1)
+        return self.logit_scale * self.metric(prototypes, labels, queries,
+                                              num_ways)
 
-    def forward(self, support: Tensor, support_labels: Tensor, query: Tensor,
-                text: Tensor, num_ways: int) -> Tensor:
+    def forward(self,
+                support: Tensor,
+                support_labels: Tensor,
+                query: Tensor,
+                num_ways: int,
+                support_text: Optional[Tensor] = None) -> Tensor:
         """Episode logits.
 
         Args:
             support (Tensor): Shape (E, N*K, T, D).
             support_labels (Tensor): Shape (E, N*K), values 0..N-1.
             query (Tensor): Shape (E, N*Q, T, D).
-            text (Tensor): Text token per support video, shape (E, N*K, D).
             num_ways (int): N.
+            support_text (Tensor): Text token per support video, shape
+                (E, N*K, D).
 
         Returns:
-            Tensor: ``-logit_scale * OTAM distance``, shape (E, N*Q, N).
+            Tensor: Shape (E, N*Q, N).
         """
-        protos = self.prototypes(support, support_labels, text, num_ways)
+        if support_text is None:
+            raise ValueError('PrototypeModulationHead needs the class-text '
+                             'token of each support video (support_text).')
+        protos = self.prototypes(support, support_labels, support_text,
+                                 num_ways)
         return self.match(protos, self.modulate(query))
 
-    def loss(self, logits: Tensor, query_labels: Tensor) -> Tensor:
-        """Cross-entropy over the N episode classes.
+    def video_tokens(self,
+                     feats: Tensor,
+                     text: Optional[Tensor] = None,
+                     chunk_size: int = 1024) -> Dict[str, Tensor]:
+        """Each video's modulated frames, as query and as support.
+
+        Out of training (no dropout) the Transformer sees one video at a
+        time: a query's frames, or a support video's frames with its own
+        class's text token. So each video's modulated frames are the same
+        in every episode. With ``merge_before`` the support side depends
+        on the episode's shots and is left to :meth:`episode_logits`.
 
         Args:
-            logits (Tensor): Shape (E, N*Q, N).
-            query_labels (Tensor): Shape (E, N*Q).
+            feats (Tensor): Frame features of V videos, shape (V, T, D).
+            text (Tensor): Text token of each video's class, shape (V, D).
+            chunk_size (int): Videos per Transformer batch. Defaults to
+                1024.
+
+        Returns:
+            dict[str, Tensor]: ``frames`` (V, T, D), ``text`` (V, D),
+            ``query`` (V, T, D) and, unless ``merge_before``, ``support``
+            (V, T, D).
         """
-        return self.loss_cls(logits.flatten(0, 1), query_labels.flatten())
+        if self.training:
+            raise RuntimeError('video_tokens is for evaluation: in training '
+                               'mode dropout makes every use different.')
+
+        def modulate(with_text: bool) -> Tensor:
+            parts = [
+                self.modulate(
+                    feats[start:start + chunk_size],
+                    text[start:start + chunk_size] if with_text else None)
+                for start in range(0, len(feats), chunk_size)
+            ]
+            return torch.cat(parts) if parts else feats.clone()
+
+        tokens = dict(frames=feats, text=text, query=modulate(False))
+        if not self.merge_before:
+            tokens['support'] = modulate(True)
+        return tokens
+
+    def episode_logits(self, tokens: Dict[str, Tensor], support: Tensor,
+                       support_labels: Tensor, query: Tensor,
+                       num_ways: int) -> Tensor:
+        """Logits of episodes from :meth:`video_tokens`; see
+        :meth:`BaseFewShotHead.episode_logits`."""
+        modulated = tokens['support'][support] if 'support' in tokens \
+            else None
+        protos = self.prototypes(tokens['frames'][support], support_labels,
+                                 tokens['text'][support], num_ways, modulated)
+        return self.match(protos, tokens['query'][query])

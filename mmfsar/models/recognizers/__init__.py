@@ -1,4 +1,9 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
-from .clip_fsar import CLIPFSAR, Episode, pack_predictions, split_episodes
+from .clip_fsar import CLIPFSAR
+from .few_shot_recognizer import (Episode, FewShotRecognizer, pack_predictions,
+                                  split_episodes)
 
-__all__ = ['CLIPFSAR', 'Episode', 'pack_predictions', 'split_episodes']
+__all__ = [
+    'CLIPFSAR', 'Episode', 'FewShotRecognizer', 'pack_predictions',
+    'split_episodes'
+]

@@ -1,0 +1,172 @@
+# Copyright (c) mmfsar contributors. All rights reserved.
+from abc import ABCMeta, abstractmethod
+from typing import Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from mmaction.registry import MODELS
+from mmaction.utils import ConfigType
+from mmengine.model import BaseModule
+from torch import Tensor
+
+
+def class_mean(values: Tensor, labels: Tensor, num_ways: int) -> Tensor:
+    """Mean over the members of each class along dim 1.
+
+    Args:
+        values (Tensor): Shape (E, M, ...): one entry per support video.
+        labels (Tensor): Episode labels 0..N-1 of the entries, shape (E, M).
+        num_ways (int): N.
+
+    Returns:
+        Tensor: Shape (E, N, ...), class ``n`` at position ``n``.
+    """
+    onehot = F.one_hot(labels, num_ways).to(values.dtype)
+    weights = onehot / onehot.sum(dim=1, keepdim=True).clamp(min=1)
+    return torch.einsum('emn,em...->en...', weights, values)
+
+
+class BaseFewShotHead(BaseModule, metaclass=ABCMeta):
+    """The interface every few-shot head implements.
+
+    A head turns the features of an episode's videos into logits over the
+    episode's N classes. It keeps no state between calls. Shapes use N ways,
+    K shots, Q queries per class, T frames, and E episodes processed
+    together; a video's features are ``(T, D)`` for pooled frame features or
+    ``(T, C, H, W)`` for heads that ask their backbone for spatial maps.
+    Support videos may come in any order; ``support_labels`` says which
+    class each belongs to, and logit column ``n`` is episode label ``n``.
+
+    Training and end-to-end evaluation call :meth:`loss` and
+    :meth:`forward` on whole episodes. The cached evaluation splits the work
+    in two: :meth:`video_tokens` runs once per distinct video (everything
+    that does not depend on the episode, out of training), and
+    :meth:`episode_logits` runs per episode on those tokens. The defaults
+    pass the features through and call :meth:`forward`, which suits any
+    head; a head whose per-video work is expensive overrides both, and
+    must give the same logits as :meth:`forward`.
+
+    Args:
+        loss_cls (dict): Loss on the query logits. Defaults to
+            ``dict(type='CrossEntropyLoss')``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+    #: Whether the head takes a class-text token per support video.
+    uses_text: bool = False
+    #: Whether :meth:`loss` needs the preprocessed frames of the episode
+    #: (``support_inputs`` / ``query_inputs``), e.g. for a reconstruction
+    #: loss.
+    uses_inputs: bool = False
+
+    def __init__(self,
+                 loss_cls: ConfigType = dict(type='CrossEntropyLoss'),
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.loss_cls = MODELS.build(loss_cls)
+
+    @abstractmethod
+    def forward(self,
+                support: Tensor,
+                support_labels: Tensor,
+                query: Tensor,
+                num_ways: int,
+                support_text: Optional[Tensor] = None) -> Tensor:
+        """Episode logits.
+
+        Args:
+            support (Tensor): Support features, shape (E, N*K, T, ...).
+            support_labels (Tensor): Episode labels 0..N-1, shape (E, N*K).
+            query (Tensor): Query features, shape (E, N*Q, T, ...).
+            num_ways (int): N.
+            support_text (Tensor, optional): Class-text token of each
+                support video, shape (E, N*K, D), for heads that use text.
+
+        Returns:
+            Tensor: Logits, shape (E, N*Q, N).
+        """
+
+    def loss(self, support: Tensor, support_labels: Tensor, query: Tensor,
+             query_labels: Tensor, num_ways: int,
+             **extra) -> Dict[str, Tensor]:
+        """Training losses of episodes, and their query accuracy.
+
+        Args:
+            support, support_labels, query, num_ways: As in :meth:`forward`.
+            query_labels (Tensor): Episode labels of the queries, shape
+                (E, N*Q).
+            **extra: What the recognizer knows of the episode, for heads
+                with auxiliary losses: ``support_text`` (E, N*K, D),
+                ``support_class_ids`` (E, N*K) and ``query_class_ids``
+                (E, N*Q) (class ids within the training split), and
+                ``support_inputs`` / ``query_inputs`` (the preprocessed
+                frames, (E, N*K, T, 3, H, W) / (E, N*Q, T, 3, H, W)).
+
+        Returns:
+            dict[str, Tensor]: ``loss_fsl``, the cross-entropy of the query
+            logits, any auxiliary terms (keys starting with ``loss_``) and
+            ``acc``, the query accuracy (logged, not a loss).
+        """
+        logits = self(
+            support,
+            support_labels,
+            query,
+            num_ways,
+            support_text=extra.get('support_text'))
+        return self.fsl_losses(logits, query_labels)
+
+    def fsl_losses(self, logits: Tensor,
+                   query_labels: Tensor) -> Dict[str, Tensor]:
+        """``loss_fsl`` and ``acc`` of query logits (E, N*Q, N)."""
+        with torch.no_grad():
+            acc = (logits.argmax(-1) == query_labels).float().mean()
+        return dict(
+            loss_fsl=self.loss_cls(
+                logits.flatten(0, 1), query_labels.flatten()),
+            acc=acc)
+
+    def video_tokens(self,
+                     feats: Tensor,
+                     text: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Per-video work that does not depend on the episode.
+
+        Called out of training only, on any batch of videos; every value
+        must have one row per video, so that tokens of videos encoded apart
+        (by other ranks, in other batches) can be concatenated.
+
+        Args:
+            feats (Tensor): Features of V videos, shape (V, T, ...).
+            text (Tensor, optional): Class-text token of each video's class,
+                shape (V, D), for heads that use text.
+
+        Returns:
+            dict[str, Tensor]: Defaults to ``feats`` (and ``text``).
+        """
+        tokens = dict(feats=feats)
+        if text is not None:
+            tokens['text'] = text
+        return tokens
+
+    def episode_logits(self, tokens: Dict[str, Tensor], support: Tensor,
+                       support_labels: Tensor, query: Tensor,
+                       num_ways: int) -> Tensor:
+        """Logits of episodes from :meth:`video_tokens` of their videos.
+
+        Args:
+            tokens (dict[str, Tensor]): Tokens of V videos.
+            support (Tensor): Rows of the support videos in ``tokens``,
+                shape (E, N*K).
+            support_labels (Tensor): Shape (E, N*K).
+            query (Tensor): Rows of the query videos, shape (E, N*Q).
+            num_ways (int): N.
+
+        Returns:
+            Tensor: Shape (E, N*Q, N), equal to :meth:`forward` on the same
+            videos.
+        """
+        text = tokens['text'][support] if 'text' in tokens else None
+        return self(
+            tokens['feats'][support],
+            support_labels,
+            tokens['feats'][query],
+            num_ways,
+            support_text=text)
