@@ -1,5 +1,5 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
-from .backbones import OpenCLIPTextEncoder, OpenCLIPVisual
+from .backbones import OpenCLIPTextEncoder, OpenCLIPVisual, ResNetFrames
 from .heads import BaseFewShotHead, OTAMHead, PrototypeModulationHead
 from .losses import VideoTextLoss
 from .recognizers import CLIPFSAR, FewShotRecognizer
@@ -8,5 +8,5 @@ from .utils import cosine_similarity_eps, otam_distance
 __all__ = [
     'BaseFewShotHead', 'CLIPFSAR', 'FewShotRecognizer', 'OTAMHead',
     'OpenCLIPTextEncoder', 'OpenCLIPVisual', 'PrototypeModulationHead',
-    'VideoTextLoss', 'cosine_similarity_eps', 'otam_distance'
+    'ResNetFrames', 'VideoTextLoss', 'cosine_similarity_eps', 'otam_distance'
 ]

@@ -1,57 +1,17 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
-from contextlib import contextmanager
 from typing import Optional
 
 import torch
 from mmaction.registry import MODELS
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
+from torch import Tensor
 
+from ..utils.grad_checkpoint import checkpoint_block
 from ..utils.open_clip_builder import (build_clip_model, check_clip_args,
                                        clip_embed_dim, load_clip_pretrained,
                                        resolve_quick_gelu)
-
-
-@contextmanager
-def frozen_bn_stats(module: nn.Module):
-    """Restore the BatchNorm running statistics of ``module`` after the
-    block."""
-    norms = [
-        m for m in module.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm)
-        and m.track_running_stats
-    ]
-    saved = [(m.running_mean.clone(), m.running_var.clone(),
-              m.num_batches_tracked.clone()) for m in norms]
-    try:
-        yield
-    finally:
-        for m, (mean, var, count) in zip(norms, saved):
-            m.running_mean.copy_(mean)
-            m.running_var.copy_(var)
-            m.num_batches_tracked.copy_(count)
-
-
-def checkpoint_block(block: nn.Module, x: Tensor) -> Tensor:
-    """Gradient checkpointing of a block with BatchNorm in train mode.
-
-    The recomputation in backward runs BatchNorm again; without care it
-    would update the running statistics twice per step (an effective
-    momentum of about 0.19 instead of 0.1), so the recomputation restores
-    them.
-    """
-    calls = [0]
-
-    def run(inp: Tensor) -> Tensor:
-        calls[0] += 1
-        if calls[0] == 1:
-            return block(inp)
-        with frozen_bn_stats(block):
-            return block(inp)
-
-    return checkpoint(run, x, use_reentrant=False)
+from ..utils.stages import eval_batchnorms, freeze_stages
 
 
 @MODELS.register_module()
@@ -141,30 +101,16 @@ class OpenCLIPVisual(BaseModule):
         return [stem, *v.transformer.resblocks]
 
     def _freeze_stages(self) -> None:
-        if self.frozen_stages < 0:
-            return
-        stages = self._stages()
-        if self.frozen_stages >= len(stages):
-            raise ValueError(
-                f'backbone.frozen_stages={self.frozen_stages} but '
-                f'{self.model_name} has {len(stages) - 1} stages.')
-        if not self.is_resnet:
+        if self.frozen_stages >= 0 and not self.is_resnet:
             self.visual.class_embedding.requires_grad = False
             self.visual.positional_embedding.requires_grad = False
-        for stage in stages[:self.frozen_stages + 1]:
-            modules = stage if isinstance(stage, list) else [stage]
-            for module in modules:
-                module.eval()
-                for param in module.parameters():
-                    param.requires_grad = False
+        freeze_stages(self._stages(), self.frozen_stages, self.model_name)
 
     def train(self, mode: bool = True) -> 'OpenCLIPVisual':
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                    module.eval()
+            eval_batchnorms(self)
         return self
 
     def _resnet_forward(self, x: Tensor) -> Tensor:
