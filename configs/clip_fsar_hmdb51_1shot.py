@@ -11,15 +11,20 @@ randomness = dict(seed=seed)
 model = dict(loss_text=dict(loss_weight=1.2))
 train_dataloader = dict(dataset=dict(episode_seed=seed))
 optim_wrapper = dict(optimizer=dict(lr=1e-5))
+# Warm-up from 1e-6 to 1e-5 over the first 700 iterations (one
+# "epoch"), then x0.1 at epoch 4 and x0.01 at epoch 6. The released code
+# counts the epoch twice and decays at [1400, 2100]; set
+# param_scheduler.1.milestones=[1400, 2100] to reproduce its runs.
+released_milestones = [1400, 2100]
 param_scheduler = [
     dict(
-        type='CLIPFSARLR',
-        warmup_start_lr=1e-6,
-        steps_iter=700,
-        steps=[0, 4, 6],
-        lrs=[1, 0.1, 0.01],
-        double_count_epoch=False,
-        by_epoch=False)
+        type='LinearLR',
+        start_factor=1e-6 / 1e-5,
+        by_epoch=False,
+        begin=0,
+        end=701),
+    dict(
+        type='MultiStepLR', milestones=[2800, 4200], gamma=0.1, by_epoch=False)
 ]
 train_cfg = dict(max_iters=5000, val_interval=300)
 default_hooks = dict(checkpoint=dict(interval=300))

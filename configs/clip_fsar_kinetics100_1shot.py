@@ -12,15 +12,20 @@ randomness = dict(seed=seed)
 model = dict(loss_text=dict(loss_weight=1.5))
 train_dataloader = dict(dataset=dict(episode_seed=seed))
 optim_wrapper = dict(optimizer=dict(lr=1e-5))
+# Warm-up from 5e-6 to 1e-5 over the first 250 iterations (one
+# "epoch"), then x0.1 at epoch 6 and x0.01 at epoch 9. The released code
+# counts the epoch twice and decays at [750, 1250]; set
+# param_scheduler.1.milestones=[750, 1250] to reproduce its runs.
+released_milestones = [750, 1250]
 param_scheduler = [
     dict(
-        type='CLIPFSARLR',
-        warmup_start_lr=5e-6,
-        steps_iter=250,
-        steps=[0, 6, 9],
-        lrs=[1, 0.1, 0.01],
-        double_count_epoch=False,
-        by_epoch=False)
+        type='LinearLR',
+        start_factor=5e-6 / 1e-5,
+        by_epoch=False,
+        begin=0,
+        end=251),
+    dict(
+        type='MultiStepLR', milestones=[1500, 2250], gamma=0.1, by_epoch=False)
 ]
 train_cfg = dict(max_iters=5000, val_interval=100)
 default_hooks = dict(checkpoint=dict(interval=100))

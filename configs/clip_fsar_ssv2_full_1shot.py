@@ -12,14 +12,22 @@ randomness = dict(seed=seed)
 model = dict(loss_text=dict(loss_weight=3.0))
 train_dataloader = dict(dataset=dict(episode_seed=seed))
 optim_wrapper = dict(optimizer=dict(lr=5e-5))
+# Warm-up from 1e-5 to 5e-5 over the first 4000 iterations (one
+# "epoch"), then x0.1 at epoch 4 and x0.01 at epoch 6. The released code
+# counts the epoch twice and decays at [8000, 12000]; set
+# param_scheduler.1.milestones=[8000, 12000] to reproduce its runs.
+released_milestones = [8000, 12000]
 param_scheduler = [
     dict(
-        type='CLIPFSARLR',
-        warmup_start_lr=1e-5,
-        steps_iter=4000,
-        steps=[0, 4, 6],
-        lrs=[1, 0.1, 0.01],
-        double_count_epoch=False,
+        type='LinearLR',
+        start_factor=1e-5 / 5e-5,
+        by_epoch=False,
+        begin=0,
+        end=4001),
+    dict(
+        type='MultiStepLR',
+        milestones=[16000, 24000],
+        gamma=0.1,
         by_epoch=False)
 ]
 train_cfg = dict(max_iters=30000, val_interval=1000)

@@ -130,12 +130,13 @@ optim_wrapper = dict(
 # Warm-up over 100 iterations, x0.1 at 2800 and x0.01 at 3000.
 param_scheduler = [
     dict(
-        type='CLIPFSARLR',
-        warmup_start_lr=1e-4,
-        steps_iter=100,
-        steps=[0, 28, 30],
-        lrs=[1, 0.1, 0.01],
-        by_epoch=False)
+        type='LinearLR',
+        start_factor=1e-4 / 1e-3,
+        by_epoch=False,
+        begin=0,
+        end=101),
+    dict(
+        type='MultiStepLR', milestones=[2800, 3000], gamma=0.1, by_epoch=False)
 ]
 default_hooks = dict(
     logger=dict(interval=100), checkpoint=dict(interval=400, max_keep_ckpts=1))

@@ -11,15 +11,20 @@ randomness = dict(seed=seed)
 model = dict(loss_text=dict(loss_weight=1.5))
 train_dataloader = dict(dataset=dict(episode_seed=seed))
 optim_wrapper = dict(optimizer=dict(lr=2e-6))
+# Warm-up from 1e-7 to 2e-6 over the first 600 iterations (one
+# "epoch"), then x0.1 at epoch 4 and x0.01 at epoch 6. The released code
+# counts the epoch twice and decays at [1200, 1800]; set
+# param_scheduler.1.milestones=[1200, 1800] to reproduce its runs.
+released_milestones = [1200, 1800]
 param_scheduler = [
     dict(
-        type='CLIPFSARLR',
-        warmup_start_lr=1e-7,
-        steps_iter=600,
-        steps=[0, 4, 6],
-        lrs=[1, 0.1, 0.01],
-        double_count_epoch=False,
-        by_epoch=False)
+        type='LinearLR',
+        start_factor=1e-7 / 2e-6,
+        by_epoch=False,
+        begin=0,
+        end=601),
+    dict(
+        type='MultiStepLR', milestones=[2400, 3600], gamma=0.1, by_epoch=False)
 ]
 train_cfg = dict(max_iters=3000, val_interval=100)
 default_hooks = dict(checkpoint=dict(interval=100))

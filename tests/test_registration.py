@@ -15,17 +15,17 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 REGISTERED = {
     MODELS: [
-        'CLIPFSAR', 'OpenCLIPVisual', 'OpenCLIPTextEncoder',
-        'PrototypeModulationHead', 'VideoTextLoss'
+        'CLIPFSAR', 'FewShotRecognizer', 'OpenCLIPVisual',
+        'OpenCLIPTextEncoder', 'ResNetFrames', 'PrototypeModulationHead',
+        'OTAMHead', 'VideoTextLoss'
     ],
     DATASETS: ['EpisodicDataset'],
     METRICS: ['FewShotAccuracy'],
     LOOPS: ['EpisodicTrainLoop', 'EpisodicTestLoop'],
     TRANSFORMS: ['FewShotSampleFrames', 'VideoColorJitter'],
     DATA_SAMPLERS: ['EpisodeSampler'],
-    HOOKS: ['SafeCheckpointHook', 'RandomStateHook'],
+    HOOKS: ['ClassNamesHook', 'SafeCheckpointHook', 'RandomStateHook'],
     OPTIM_WRAPPERS: ['FiniteOptimWrapper'],
-    PARAM_SCHEDULERS: ['CLIPFSARLR'],
     FUNCTIONS: ['episode_collate'],
 }
 

@@ -10,12 +10,12 @@ train_cfg = dict(max_iters=4, val_interval=2)
 optim_wrapper = dict(optimizer=dict(lr=1e-3), accumulative_counts=1)
 param_scheduler = [
     dict(
-        type='CLIPFSARLR',
-        warmup_start_lr=1e-4,
-        steps_iter=2,
-        steps=[0, 4, 6],
-        lrs=[1, 0.1, 0.01],
-        by_epoch=False)
+        type='LinearLR',
+        start_factor=1e-4 / 1e-3,
+        by_epoch=False,
+        begin=0,
+        end=3),
+    dict(type='MultiStepLR', milestones=[8, 12], gamma=0.1, by_epoch=False)
 ]
 default_hooks = dict(
     logger=dict(interval=1), checkpoint=dict(interval=2, max_keep_ckpts=3))

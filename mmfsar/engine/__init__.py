@@ -1,11 +1,10 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 from .hooks import ClassNamesHook, RandomStateHook, SafeCheckpointHook
-from .lr_schedule import CLIPFSARLR, clip_fsar_lr_factor
 from .optim_wrapper import FiniteOptimWrapper
 from .runner import EpisodicTestLoop, EpisodicTrainLoop
 
 __all__ = [
-    'CLIPFSARLR', 'ClassNamesHook', 'clip_fsar_lr_factor', 'EpisodicTestLoop',
+    'ClassNamesHook', 'EpisodicTestLoop',
     'EpisodicTrainLoop', 'FiniteOptimWrapper', 'RandomStateHook',
     'SafeCheckpointHook'
 ]
