@@ -5,8 +5,7 @@ import sys
 
 import pytest
 from mmaction.registry import (DATA_SAMPLERS, DATASETS, HOOKS, LOOPS, METRICS,
-                               MODELS, OPTIM_WRAPPERS, PARAM_SCHEDULERS,
-                               TRANSFORMS)
+                               MODELS, OPTIM_WRAPPERS, TRANSFORMS)
 from mmengine.registry import FUNCTIONS
 
 import mmfsar
