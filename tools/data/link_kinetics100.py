@@ -78,29 +78,32 @@ def index_download(download: Path) -> Dict[str, List[Path]]:
     return index
 
 
-def read_cvdf_csvs(paths: Sequence[Path]) -> Dict[str, Tuple[str, str]]:
+def read_cvdf_csvs(paths: Sequence[Path]
+                   ) -> Dict[str, Tuple[Optional[str], str]]:
     """YouTube id -> (label, CSV file name) from CVDF annotation CSVs.
 
     Args:
-        paths (Sequence[Path]): CSVs with ``label`` and ``youtube_id``
-            columns (``train.csv``, ``val.csv``, ``test.csv``).
+        paths (Sequence[Path]): CSVs with a ``youtube_id`` column and
+            usually a ``label`` one (``train.csv``, ``val.csv``,
+            ``test.csv``).
 
     Returns:
-        dict[str, tuple[str, str]]: Per YouTube id.
+        dict[str, tuple]: Per YouTube id; the label is None where the CSV
+        has no ``label`` column.
 
     Raises:
-        AnnotationError: If a CSV lacks the columns.
+        AnnotationError: If a CSV has no ``youtube_id`` column.
     """
     labels = {}
     for path in paths:
         with open(path, newline='', encoding='utf-8') as f:
             reader = csv.DictReader(f)
-            if not {'label', 'youtube_id'} <= set(reader.fieldnames or ()):
+            if 'youtube_id' not in (reader.fieldnames or ()):
                 raise AnnotationError(
-                    f'{path} has no label and youtube_id columns (header: '
+                    f'{path} has no youtube_id column (header: '
                     f'{reader.fieldnames}); expected a CVDF Kinetics CSV')
             for row in reader:
-                labels[row['youtube_id']] = (row['label'], path.name)
+                labels[row['youtube_id']] = (row.get('label'), path.name)
     return labels
 
 
