@@ -25,14 +25,33 @@ temporary folder with
 ``mmfsar.testing.make_video_dataset`` (``--gen-*`` options; mp4v, cheaper
 to decode than the H.264 of most real datasets).
 
+``--codecs`` instead measures the codecs the benchmarks ship in, on videos
+it encodes with PyAV at their real sizes (textured, panning content with
+noise, so the bitrate is that of camera footage, not of flat colours):
+
+* ``ssv2-vp9``: VP9 ``.webm``, 427x240, 12 fps, 4 s (SSv2 as downloaded);
+* ``ssv2-h264``: the same clips as H.264 ``.mp4``, 426x240 (what
+  ``build_fsar_annotations.py --convert-webm`` writes);
+* ``kinetics-h264``: H.264 ``.mp4``, 340x256, 30 fps, 10 s (the authors'
+  short-side-256 copies);
+* ``kinetics-h264-360p``: H.264 ``.mp4``, 640x360, 30 fps, 10 s (CVDF
+  clips at a common original size);
+* ``hmdb51-xvid``: MPEG-4 part 2 (XVID) ``.avi``, 320x240, 30 fps, 3 s;
+* ``ucf101-xvid``: MPEG-4 part 2 (XVID) ``.avi``, 320x240, 25 fps, 7 s.
+
 Run from the repository root::
 
     python benchmarks/decode_throughput.py
     python benchmarks/decode_throughput.py --data-root data/hmdb51 \\
         --split test --workers 0 4 8 --num-videos 400
+    python benchmarks/decode_throughput.py --codecs ssv2-vp9 ssv2-h264 \\
+        --workers 0 --pipelines test --num-videos 100
 """
 import argparse
+import os
 import os.path as osp
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -41,6 +60,45 @@ from _common import (REPO_ROOT, find_synthetic_root, format_table,
                      print_machine, split_files)
 
 PIPELINES = 'configs/_base_/datasets/fsar_pipelines.py'
+# name: (encoder, container, file suffix, codec tag, width, height, fps,
+# frames).
+CODECS = {
+    'ssv2-vp9': ('libvpx-vp9', 'webm', '.webm', None, 427, 240, 12, 48),
+    'ssv2-h264': ('libx264', 'mp4', '.mp4', None, 426, 240, 12, 48),
+    'kinetics-h264': ('libx264', 'mp4', '.mp4', None, 340, 256, 30, 300),
+    'kinetics-h264-360p': ('libx264', 'mp4', '.mp4', None, 640, 360, 30, 300),
+    'hmdb51-xvid': ('mpeg4', 'avi', '.avi', 'XVID', 320, 240, 30, 90),
+    'ucf101-xvid': ('mpeg4', 'avi', '.avi', 'XVID', 320, 240, 25, 175),
+}
+# Encodes videos in a fresh interpreter: PyAV's libvpx encoder fails to
+# open once decord has loaded its own FFmpeg libraries.
+_ENCODE = r"""
+import sys
+import av
+import numpy as np
+(root, encoder, container, suffix, tag, width, height, fps, frames,
+ count) = sys.argv[1:]
+width, height, fps, frames = int(width), int(height), int(fps), int(frames)
+for v in range(int(count)):
+    rng = np.random.default_rng(v)
+    # A smooth random texture twice the frame size, panned across.
+    small = rng.integers(0, 256, (height // 8 + 2, width // 4 + 2, 3))
+    texture = np.kron(small, np.ones((16, 16, 1))).astype(np.float32)
+    with av.open(f'{root}/{v}{suffix}', 'w', format=container) as out:
+        stream = out.add_stream(encoder, rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = 'yuv420p'
+        if tag != 'None':
+            stream.codec_tag = tag
+        for i in range(frames):
+            x, y = (3 * i) % width, i % height
+            img = texture[y:y + height, x:x + width]
+            img = img + rng.normal(0, 6, img.shape)
+            frame = av.VideoFrame.from_ndarray(
+                np.clip(img, 0, 255).astype(np.uint8), format='rgb24')
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+"""
 
 
 def parse_args(argv=None):
@@ -85,7 +143,42 @@ def parse_args(argv=None):
         '--gen-frames', type=int, default=48, help='generated video length')
     parser.add_argument(
         '--gen-size', type=int, default=240, help='generated frame size')
+    parser.add_argument(
+        '--codecs',
+        nargs='+',
+        choices=list(CODECS),
+        help='measure these real-codec presets on videos encoded here '
+        '(see the module docstring) instead of --data-root')
+    parser.add_argument(
+        '--codec-videos',
+        type=int,
+        default=12,
+        help='videos encoded per codec preset')
     return parser.parse_args(argv)
+
+
+def make_codec_dataset(root: str, preset: str, count: int) -> tuple:
+    """Encode ``count`` videos of a :data:`CODECS` preset into ``root``.
+
+    Returns:
+        tuple: ``(annotation file, description)``.
+    """
+    encoder, container, suffix, tag, width, height, fps, frames = \
+        CODECS[preset]
+    os.makedirs(root, exist_ok=True)
+    subprocess.run([
+        sys.executable, '-c', _ENCODE, root, encoder, container, suffix,
+        str(tag), *map(str, (width, height, fps, frames, count))
+    ],
+                   check=True)
+    ann = osp.join(root, 'videos.txt')
+    with open(ann, 'w') as f:
+        f.writelines(f'{v}{suffix} 0\n' for v in range(count))
+    size = sum(
+        osp.getsize(osp.join(root, f'{v}{suffix}'))
+        for v in range(count)) / count
+    return ann, (f'{preset}: {encoder} {suffix}, {width}x{height}, {fps} '
+                 f'fps, {frames} frames, {size / 1024:.0f} KiB a video')
 
 
 def resolve_data(args, tmp: str):
@@ -174,10 +267,39 @@ def throughput(dataset, workers: int, num_videos: int) -> tuple:
     return seconds, count, shape
 
 
+def run_dataset(ann, root, classes, pipelines, args, label, rows) -> None:
+    """Time every pipeline and worker count on one annotation file."""
+    from mmaction.registry import DATASETS
+    first = True
+    for name in args.pipelines:
+        dataset_cfg = dict(
+            type='VideoDataset',
+            ann_file=ann,
+            data_prefix=dict(video=root),
+            pipeline=pipelines[name],
+            test_mode=name == 'test')
+        if classes:
+            dataset_cfg['metainfo'] = dict(classes=classes)
+        dataset = DATASETS.build(dataset_cfg)
+        if first:
+            print(f'Data: {label}; {len(dataset)} videos, '
+                  f'{describe_video(dataset.get_data_info(0)["filename"])}')
+            first = False
+        for workers in args.workers:
+            print(f'... {name} pipeline, {workers} workers', flush=True)
+            seconds, count, shape = throughput(dataset, workers,
+                                               args.num_videos)
+            rate = count / seconds
+            rows.append([
+                label.split(':')[0] if args.codecs else 'data', name, workers,
+                count, f'{seconds:.2f}', f'{rate:.1f}',
+                f'{rate / max(workers, 1):.1f}', 'x'.join(map(str, shape))
+            ])
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     cv2.setNumThreads(args.opencv_threads)
-    from mmaction.registry import DATASETS
     from mmengine.registry import init_default_scope
 
     import mmfsar  # noqa: F401  (registration)
@@ -185,44 +307,27 @@ def main(argv=None) -> None:
     print(__doc__.strip().splitlines()[0])
     print()
     print_machine()
+    print(f'{args.num_videos} timed videos per run, one per batch; cv2 '
+          f'threads {args.opencv_threads}.')
+    print()
+    pipelines = build_pipelines(args.frames)
+    rows = []
     with tempfile.TemporaryDirectory(prefix='mmfsar_decode_') as tmp:
-        ann, root, classes, what = resolve_data(args, tmp)
-        pipelines = build_pipelines(args.frames)
-        rows = []
-        first = True
-        for name in args.pipelines:
-            dataset_cfg = dict(
-                type='VideoDataset',
-                ann_file=ann,
-                data_prefix=dict(video=root),
-                pipeline=pipelines[name],
-                test_mode=name == 'test')
-            if classes:
-                dataset_cfg['metainfo'] = dict(classes=classes)
-            dataset = DATASETS.build(dataset_cfg)
-            if first:
-                print(
-                    f'Data: {what}; {len(dataset)} videos, '
-                    f'{describe_video(dataset.get_data_info(0)["filename"])}')
-                print(f'{args.num_videos} timed videos per run, one per '
-                      f'batch; cv2 threads {args.opencv_threads}.')
-                print()
-                first = False
-            for workers in args.workers:
-                print(f'... {name} pipeline, {workers} workers', flush=True)
-                seconds, count, shape = throughput(dataset, workers,
-                                                   args.num_videos)
-                rate = count / seconds
-                rows.append([
-                    name, workers, count, f'{seconds:.2f}', f'{rate:.1f}',
-                    f'{rate / max(workers, 1):.1f}', 'x'.join(map(str, shape))
-                ])
+        if args.codecs:
+            for preset in args.codecs:
+                root = osp.join(tmp, preset)
+                ann, label = make_codec_dataset(root, preset,
+                                                args.codec_videos)
+                run_dataset(ann, root, None, pipelines, args, label, rows)
+        else:
+            ann, root, classes, what = resolve_data(args, tmp)
+            run_dataset(ann, root, classes, pipelines, args, what, rows)
     print()
     print(
         format_table([
-            'pipeline', 'workers', 'videos', 'seconds', 'videos/s',
+            'data', 'pipeline', 'workers', 'videos', 'seconds', 'videos/s',
             'videos/s per worker', 'output (T,C,H,W)'
-        ], rows, 1))
+        ], rows, 2))
     print()
     print('0 workers: loading in the main process (counted as one worker).')
 

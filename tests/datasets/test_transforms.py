@@ -38,11 +38,29 @@ def test_short_video_repeats_frames_in_order():
 
 def test_interval_mode_spreads_frames_over_the_clip():
     t = FewShotSampleFrames(num_frames=8, mode='interval', test_mode=True)
-    inds = sample(t, 300, fps=30)
-    # clip_len capped at (300 // 8) * 8 = 296, start = (300-296+1)//2 = 2,
-    # linspace(2, 2 + 296 - 35, 8).
-    assert inds == np.floor(np.linspace(2, 263, 8)).astype(int).tolist()
-    assert inds == sorted(inds) and inds[-1] < 300
+    # Window W = 8 * 35 * 30 / 12 = 700 > 300 frames, so W = 296; start
+    # (300 - 296 + 1) / 2 = 2.5, last 2.5 + 296 - 35 = 263.5, a step of
+    # 37.29: 2.5, 39.79, 77.07, 114.36, 151.64, 188.93, 226.21, 263.5.
+    assert sample(t, 300, fps=30) == [2, 39, 77, 114, 151, 188, 226, 263]
+    # W = 8 * 35 * 29.97 / 12 = 699.3 frames of 1000: start 301.7 / 2 =
+    # 150.85, last 815.15, a step of 94.9.
+    assert sample(
+        t, 1000, fps=29.97) == [150, 245, 340, 435, 530, 625, 720, 815]
+    # A window shorter than the stride (W = 24 < 35) is spread over in
+    # order: 3.5 to 3.5 + 24 - 1 in steps of 23 / 7.
+    assert sample(t, 30, fps=30) == [3, 6, 10, 13, 16, 19, 23, 26]
+
+
+def test_interval_mode_training_start_is_uniform():
+    t = FewShotSampleFrames(num_frames=8, mode='interval')
+    np.random.seed(0)
+    draws = np.array([sample(t, 300, fps=30) for _ in range(400)])
+    # Start uniform in [0, 5), then 7 steps of 261 / 7 = 37.29 frames.
+    assert draws[:, 0].min() == 0 and draws[:, 0].max() == 4
+    assert set(draws[:, 0]) == set(range(5))
+    steps = np.diff(draws, axis=1)
+    assert steps.min() >= 37 and steps.max() <= 38
+    assert (draws[:, -1] - draws[:, 0]).min() >= 260
 
 
 def test_video_color_jitter_is_consistent_across_frames():

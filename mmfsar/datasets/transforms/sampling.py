@@ -2,22 +2,31 @@
 from typing import Dict
 
 import numpy as np
+import torch
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
 
 @TRANSFORMS.register_module()
 class FewShotSampleFrames(BaseTransform):
-    """Sample T frames of a video the way CLIP-FSAR does (SPEC 6.3).
+    """Sample T frames of a video the way the released CLIP-FSAR does.
 
     ``mode='segment'`` (SSv2, UCF101, HMDB51): the L frames are cut into T
     segments of ``L // T`` frames and one frame is taken from each: a random
     one in training, the segment centre in test mode. ``mode='interval'``
     (Kinetics-100): T frames spread evenly over a window of
-    ``T * sampling_rate * fps / 12`` frames (capped at ``(L // T) * T``),
-    with a random start in training and the middle start in test mode.
+    ``W = T * sampling_rate * fps / 12`` frames, or ``(L // T) * T`` where
+    W exceeds L. The window starts at ``s``, uniform in ``[0, L - W + 1]``
+    in training and ``(L - W + 1) / 2`` in test mode, and frame i is
+    ``floor(s + i * (W - sampling_rate) / (T - 1))``. As released, ``W``
+    and ``s`` are not rounded and the T positions are computed in float32
+    (``torch.linspace``), so the indices are the released ones.
 
-    A video shorter than T frames repeats frames in order instead of failing.
+    Two cases deviate on purpose, where the released formula gives
+    frames out of time order: a video shorter than T frames repeats frames
+    in order, and a window shorter than ``sampling_rate`` (``L < 40`` at
+    T = 8) is spread over in order (last frame ``s + W - 1``) rather than
+    run through backwards.
 
     Required keys: ``total_frames``, ``start_index`` (and ``avg_fps`` for
     interval mode). Added keys: ``frame_inds``, ``clip_len``,
@@ -59,15 +68,17 @@ class FewShotSampleFrames(BaseTransform):
         return starts + np.random.randint(seg, size=self.num_frames)
 
     def _interval(self, total: int, fps: float) -> np.ndarray:
-        full = (total // self.num_frames) * self.num_frames
-        clip_len = min(
-            int(self.num_frames * self.sampling_rate * fps / 12), full)
+        clip_len = self.num_frames * self.sampling_rate * fps / 12
+        if clip_len > total:
+            clip_len = (total // self.num_frames) * self.num_frames
         max_start = total - clip_len + 1
-        start = max_start // 2 if self.test_mode else np.random.randint(
-            max_start)
+        start = max_start / 2 if self.test_mode else np.random.uniform(
+            0, max_start)
         end = start + clip_len - self.sampling_rate
-        inds = np.linspace(start, max(end, start), self.num_frames)
-        return np.clip(np.floor(inds).astype(np.int64), 0, total - 1)
+        if end < start:  # A window shorter than the stride.
+            end = start + clip_len - 1
+        inds = torch.linspace(start, end, self.num_frames, dtype=torch.float32)
+        return inds.clamp(0, total - 1).long().numpy()
 
     def transform(self, results: Dict) -> Dict:
         total = int(results['total_frames'])

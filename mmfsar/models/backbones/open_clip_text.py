@@ -36,14 +36,16 @@ class OpenCLIPTextEncoder(BaseModule):
 
     Args:
         model_name (str): open_clip model name; must match the backbone.
-        pretrained (str, optional): open_clip tag or local checkpoint path,
-            loaded by ``init_weights()``. Defaults to None.
+        pretrained (str, optional): open_clip tag or local file (state
+            dict, ``.safetensors`` or OpenAI TorchScript archive), loaded by
+            ``init_weights()``. Defaults to None.
         model_cfg (dict, optional): Explicit open_clip model config.
             Defaults to None.
-        quick_gelu (bool, optional): None picks the tag's setting.
+        quick_gelu (bool, optional): None picks the tag's (or OpenAI
+            archive's) setting.
         prompt (str): Format string for a class name. Defaults to
             ``'a photo of {}'`` (the released code).
-        cache_dir (str, optional): open_clip download cache.
+        cache_dir (str, optional): Download cache for tags.
     """
 
     def __init__(self,
@@ -97,7 +99,7 @@ class OpenCLIPTextEncoder(BaseModule):
             return
         state = load_clip_pretrained(self.model_name, self.pretrained,
                                      self.model_cfg, self.quick_gelu,
-                                     self.cache_dir)
+                                     self.cache_dir, 'text_encoder')
         text = {k: v for k, v in state.items() if not k.startswith('visual.')}
         self.clip.load_state_dict(text, strict=True)
         MMLogger.get_current_instance().info(

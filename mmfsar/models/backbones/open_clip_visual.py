@@ -25,19 +25,21 @@ class OpenCLIPVisual(BaseModule):
         model_name (str): open_clip model name, e.g. ``'RN50'`` (D = 1024)
             or ``'ViT-B-16'`` (D = 512).
         pretrained (str, optional): An open_clip pretrained tag such as
-            ``'openai'``, or a local checkpoint path, loaded by
-            ``init_weights()``. None keeps random weights. Defaults to None.
+            ``'openai'``, or a local file (state dict, ``.safetensors`` or
+            OpenAI TorchScript archive), loaded by ``init_weights()``. None
+            keeps random weights. Defaults to None.
         model_cfg (dict, optional): Explicit open_clip model config instead
             of a built-in one (tiny test models). Defaults to None.
         quick_gelu (bool, optional): QuickGELU activations; None picks what
-            the pretrained tag was trained with. Defaults to None.
+            the pretrained tag (or OpenAI archive) was trained with.
+            Defaults to None.
         frozen_stages (int): Freeze the stem and this many stages (ResNet
             layers or ViT blocks); -1 freezes nothing. Defaults to -1.
         norm_eval (bool): Keep BatchNorm in eval mode while training.
             Defaults to False (the released recipe).
         with_cp (bool): Gradient checkpointing. Defaults to False.
-        cache_dir (str, optional): open_clip download cache. Defaults to
-            None.
+        cache_dir (str, optional): Download cache for tags (passed to the
+            Hugging Face hub). Defaults to None (its default cache).
     """
 
     def __init__(self,
@@ -75,7 +77,7 @@ class OpenCLIPVisual(BaseModule):
             return
         state = load_clip_pretrained(self.model_name, self.pretrained,
                                      self.model_cfg, self.quick_gelu,
-                                     self.cache_dir)
+                                     self.cache_dir, 'backbone')
         visual = {
             k[len('visual.'):]: v
             for k, v in state.items() if k.startswith('visual.')
