@@ -600,7 +600,11 @@ def train_row(spec: dict, episode_name: str, precision: str, state: dict,
         # The dynamic scale starts at 2**16 and halves at every step it
         # skips for non-finite gradients (it grows only after 2,000).
         scale = float(scaler.get_scale())
-        figures['fp16_skipped_steps'] = max(0, round(math.log2(2**16 / scale)))
+        skipped = max(0, round(math.log2(2**16 / scale)))
+        figures['fp16_skipped_steps'] = skipped
+        if skipped:
+            note = (f'the loss scaler skipped the optimizer step in {skipped} '
+                    f'of {spec["warmup"] + spec["repeats"]} steps')
     optim_wrapper = None
     model.zero_grad(set_to_none=True)
     release(device)
@@ -769,7 +773,8 @@ def worker_main(args) -> None:
 def launch(kind: str, spec: dict, timeout: float, log_dir: str,
            log_name: str) -> tuple:
     """Run a worker subprocess; ``(result or None, failure note)``."""
-    spec = dict(spec, deadline=time.time() + max(timeout - 10, 1))
+    # The worker stops starting rows a little before it would be killed.
+    spec = dict(spec, deadline=time.time() + timeout - min(10, timeout / 6))
     outcome = run_worker(
         [osp.abspath(__file__), '--worker', kind, '--spec',
          json.dumps(spec)],

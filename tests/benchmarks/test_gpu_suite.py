@@ -2,6 +2,7 @@
 """``benchmarks/gpu_suite.py``: ``--quick`` on the CPU measures every row
 and writes it to both outputs; an exhausted time budget still lists every
 row; each precision row runs the config ``tools/train.py`` would."""
+import argparse
 import json
 import os
 import os.path as osp
@@ -9,11 +10,13 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from mmaction.registry import MODELS
+from mmengine.optim import OptimWrapper
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SUITE = osp.join(REPO, 'benchmarks', 'gpu_suite.py')
-sys.path.insert(0, osp.join(REPO, 'benchmarks'))
+sys.path.append(osp.join(REPO, 'benchmarks'))
 
 import gpu_suite  # noqa: E402
 
@@ -182,8 +185,6 @@ def test_each_precision_is_the_train_tool_config(precision, wrapper, dtype,
 
 
 def test_quick_autocast_on_the_cpu():
-    import torch
-    from mmengine.optim import OptimWrapper
     model = torch.nn.Linear(4, 2)
     amp = dict(
         type='AmpOptimWrapper',
@@ -198,3 +199,31 @@ def test_quick_autocast_on_the_cpu():
     for _ in range(2):  # a fresh context per step
         with context():
             assert model(torch.ones(1, 4)).dtype == torch.bfloat16
+
+
+def test_full_size_test_config(tmp_path):
+    """The config the full run gives tools/test.py: the HMDB51 1-shot
+    config on the generated split, random weights, 10,000 episodes."""
+    args = argparse.Namespace(
+        quick=False, budget=None, sections=['test'], work_dir=None)
+    suite = gpu_suite.Suite(args, torch.device('cpu'), str(tmp_path),
+                            str(tmp_path / 'out'))
+    root = str(tmp_path / 'hmdb51_sized')
+    ann, classes = gpu_suite.write_split(root, 'test', ['a.avi 0'], ['x'])
+    path, options = suite.write_test_config(root, ann, classes)
+    assert options == {'test_dataloader.dataset.num_episodes': 10000}
+    cfg = gpu_suite.load_test_config(dict(config=path, cfg_options=options))
+    loader = cfg.test_dataloader
+    assert (loader.dataset.num_ways, loader.dataset.num_shots,
+            loader.dataset.num_queries) == (5, 1, 1)
+    assert loader.dataset.num_episodes == 10000
+    assert loader.num_workers == 4 and cfg.test_cfg.type == 'EpisodicTestLoop'
+    video = loader.dataset.dataset
+    assert video.ann_file == ann and video.data_prefix.video == root
+    assert video.metainfo.classes == classes
+    crop = [s for s in video.pipeline if s['type'] == 'CenterCrop']
+    assert crop[0]['crop_size'] == 224
+    assert cfg.model.backbone.model_name == 'ViT-B-16'
+    assert cfg.model.backbone.get('model_cfg') is None
+    assert cfg.model.backbone.pretrained is None
+    assert cfg.model.text_encoder.pretrained is None
