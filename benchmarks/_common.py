@@ -388,6 +388,19 @@ def format_table(headers: Sequence[str],
     return '\n'.join(lines)
 
 
+def markdown_table(headers: Sequence[str],
+                   rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub Markdown table; ``|`` inside a cell is escaped."""
+
+    def line(cells):
+        return '| ' + ' | '.join(
+            str(c).replace('|', '\\|').replace('\n', ' ')
+            for c in cells) + ' |'
+
+    out = [line(headers), '|' + '---|' * len(headers)]
+    return '\n'.join(out + [line(row) for row in rows])
+
+
 def verdict(ok: Optional[bool]) -> str:
     """``met``, ``NOT met`` or ``n/a``."""
     if ok is None:
