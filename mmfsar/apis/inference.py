@@ -75,8 +75,9 @@ class FewShotPrediction:
             the metric's logits. For OTAM heads the OTAM distance (both
             directions summed) to the class's prototype
             (``PrototypeModulationHead``, ``logit_scale`` divided out) or
-            the mean distance to its clips (``OTAMHead``). None for the
-            text-only baseline.
+            the mean distance to its clips (``OTAMHead``); the soft
+            minimum can make them negative. None for the text-only
+            baseline.
         alignment (FrameAlignment, optional): The alignment behind the best
             match, for OTAM-based heads; None for other heads and the
             text-only baseline.
