@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmfsar-installed
-LINT_PATHS := $(wildcard mmfsar configs tools tests benchmarks)
+LINT_PATHS := $(wildcard mmfsar configs tools tests benchmarks demo)
 
 .PHONY: install demo smoke test lint clean-venv
 

@@ -7,14 +7,15 @@
    ``configs/clip_fsar_synthetic_1shot.py`` with ``tools/train.py``,
    validating on the val classes;
 3. tests the best checkpoint on 1,000 fixed 5-way 1-shot episodes of the
-   test classes with the cached loop, then on the same episodes with every
-   query's frames reversed;
+   test classes with the cached loop (with the text-only baseline on the
+   same episodes), then on the same episodes with every query's frames
+   reversed;
 4. saves plots in the work dir: training loss and validation accuracy over
-   iterations, and per-class test accuracy.
+   iterations (``tools/analysis_tools/plot_fewshot_curves.py``), and
+   per-class test accuracy.
 """
 import argparse
 import glob
-import json
 import os
 import os.path as osp
 import subprocess
@@ -110,54 +111,23 @@ def test(args, checkpoint: str, reverse: bool) -> dict:
     cfg.load_from = checkpoint
     cfg.test_dataloader.dataset.num_episodes = args.episodes
     cfg.test_cfg.reverse_queries = reverse
+    cfg.test_cfg.text_baseline = not reverse
     cfg.test_evaluator.out_file = osp.join(args.work_dir, f'{name}.jsonl')
     return Runner.from_cfg(cfg).test()
 
 
-def read_scalars(work_dir: str) -> list:
-    runs = sorted(
-        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not runs:
-        return []
-    with open(runs[-1]) as f:
-        return [json.loads(line) for line in f]
-
-
 def plot(args, forward: dict, reverse: dict) -> list:
+    paths = [osp.join(args.work_dir, 'training_curves.png')]
+    subprocess.run([
+        sys.executable,
+        osp.join(ROOT, 'tools', 'analysis_tools', 'plot_fewshot_curves.py'),
+        args.work_dir, '--out', paths[-1], '--chance', '20', '--title',
+        'Training; validation: 5-way 1-shot, val classes'
+    ],
+                   check=True)
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    scalars = read_scalars(args.work_dir)
-    train = [s for s in scalars if 'loss' in s]
-    val = [s for s in scalars if 'fewshot/accuracy' in s]
-    paths = []
-
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    ax[0].plot([s['iter'] for s in train], [s['loss'] for s in train],
-               label='total')
-    ax[0].plot([s['iter'] for s in train], [s['loss_fsl'] for s in train],
-               label='few-shot (OTAM)')
-    ax[0].plot([s['iter'] for s in train], [s['loss_text'] for s in train],
-               label='video-text')
-    ax[0].set(xlabel='iteration', ylabel='loss', title='Training loss')
-    ax[0].legend()
-    ax[1].errorbar([s['step'] for s in val],
-                   [s['fewshot/accuracy'] for s in val],
-                   yerr=[s['fewshot/ci95'] for s in val],
-                   marker='o',
-                   capsize=3)
-    ax[1].axhline(20, color='grey', linestyle='--', label='chance (5-way)')
-    ax[1].set(
-        xlabel='iteration',
-        ylabel='accuracy (%)',
-        title='Validation: 5-way 1-shot, val classes',
-        ylim=(0, 100))
-    ax[1].legend()
-    fig.tight_layout()
-    paths.append(osp.join(args.work_dir, 'training_curves.png'))
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
-
     names = [
         k[len('fewshot/class_acc/'):] for k in forward
         if k.startswith('fewshot/class_acc/')
@@ -208,6 +178,9 @@ def main():
           f'  with query frames reversed: '
           f"{reverse['fewshot/accuracy']:.2f} +- "
           f"{reverse['fewshot/ci95']:.2f}\n"
+          '  text only (class names, no support video): '
+          f"{forward['fewshot/text_accuracy']:.2f} +- "
+          f"{forward['fewshot/text_ci95']:.2f}\n"
           'Plots: ' + ', '.join(paths))
 
 

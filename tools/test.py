@@ -26,8 +26,15 @@ def parse_args():
     parser.add_argument(
         '--dump',
         type=str,
-        help='write per-episode results (episode index, class ids, labels, '
-        'predictions, accuracy) to a .pkl, .json or .jsonl file')
+        help='write per-episode results (episode index, class ids and '
+        'names, support and query video paths, labels, scores, predictions, '
+        'accuracy) to a .pkl, .json or .jsonl file')
+    parser.add_argument(
+        '--text-baseline',
+        action='store_true',
+        help='also classify every query by the class texts alone (CLIP '
+        'zero-shot, no support video) on the same episodes, and report '
+        'fewshot/text_accuracy beside fewshot/accuracy')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -66,6 +73,8 @@ def merge_args(cfg: Config, args) -> Config:
         for evaluator in evaluators:
             if evaluator.get('type') == 'FewShotAccuracy':
                 evaluator['out_file'] = args.dump
+    if args.text_baseline:
+        cfg.test_cfg['text_baseline'] = True
     cfg.load_from = args.checkpoint
     return cfg
 
@@ -80,6 +89,10 @@ def main():
         print(f"fewshot/accuracy: {metrics['fewshot/accuracy']:.2f}  "
               f"fewshot/ci95: {metrics['fewshot/ci95']:.2f}  "
               f"({metrics['fewshot/num_episodes']} episodes)")
+    if get_rank() == 0 and 'fewshot/text_accuracy' in metrics:
+        print('text only (no support video): fewshot/text_accuracy: '
+              f"{metrics['fewshot/text_accuracy']:.2f}  fewshot/text_ci95: "
+              f"{metrics['fewshot/text_ci95']:.2f}")
     if torch_dist.is_initialized():
         # Exiting with a live gloo group can abort the process.
         torch_dist.destroy_process_group()

@@ -55,4 +55,41 @@ def test_metric_against_hand_computation(tmp_path):
         query_class_ids=[9, 7],
         labels=[0, 1],
         preds=[0, 0],
-        accuracy=50.0)
+        accuracy=50.0,
+        scores=[[1.0, 0.0], [1.0, 0.0]],
+        class_names=['c9', 'c7'])
+
+
+def test_text_baseline_accuracy_from_records(tmp_path):
+    """Records with text-only predictions (the loop's text_baseline) give
+    text_accuracy and text_ci95 beside the few-shot figures, and the dump
+    carries the paths, scores and text predictions."""
+    metric = FewShotAccuracy(out_file=str(tmp_path / 'episodes.jsonl'))
+    metric.dataset_meta = dict(classes=['a', 'b', 'c'])
+    records = [
+        dict(
+            episode_idx=i,
+            class_ids=[0, 2],
+            query_class_ids=[0, 2],
+            labels=[0, 1],
+            preds=[0, 1],
+            scores=[[0.9, 0.1], [0.2, 0.8]],
+            support_paths=['a/1.mp4', 'c/1.mp4'],
+            query_paths=['a/2.mp4', 'c/2.mp4'],
+            text_preds=text,
+            text_scores=[[0.6, 0.4], [0.5, 0.5]])
+        for i, text in enumerate([[0, 1], [0, 0], [1, 0], [0, 1]])
+    ]
+    metric.process(None, records)
+    result = metric.evaluate(4)
+    accs = [100, 50, 0, 100]
+    std = math.sqrt(sum((a - 62.5)**2 for a in accs) / 4)
+    assert result['fewshot/accuracy'] == pytest.approx(100)
+    assert result['fewshot/text_accuracy'] == pytest.approx(62.5)
+    assert result['fewshot/text_ci95'] == pytest.approx(1.96 * std / 2)
+    line = json.loads(open(tmp_path / 'episodes.jsonl').readline())
+    assert line['class_names'] == ['a', 'c']
+    assert line['support_paths'] == ['a/1.mp4', 'c/1.mp4']
+    assert line['query_paths'] == ['a/2.mp4', 'c/2.mp4']
+    assert line['text_preds'] == [0, 1]
+    assert sum(line['scores'], []) == pytest.approx([0.9, 0.1, 0.2, 0.8])

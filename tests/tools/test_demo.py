@@ -37,7 +37,9 @@ def test_demo_trains_tests_both_ways_and_plots(tmp_path):
     summary = re.search(
         r'accuracy on 20 test episodes \(chance 20%\):\n'
         r'  fewshot/accuracy: ([\d.]+)  fewshot/ci95: ([\d.]+)\n'
-        r'  with query frames reversed: ([\d.]+) \+- ([\d.]+)', out)
+        r'  with query frames reversed: ([\d.]+) \+- ([\d.]+)\n'
+        r'  text only \(class names, no support video\): ([\d.]+) \+- '
+        r'([\d.]+)', out)
     assert summary, out[-3000:]
     assert all(0 <= float(x) <= 100 for x in summary.groups())
     for name in ('training_curves.png', 'test_per_class_accuracy.png'):

@@ -1,4 +1,5 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
+import os.path as osp
 import time
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -15,9 +16,15 @@ from torch.utils.data import DataLoader, Dataset
 from mmfsar.datasets.collate import stacked_in_transit
 from mmfsar.datasets.episodic_dataset import (EpisodicDataset, first_use,
                                               is_random_pipeline, local_seed)
+from mmfsar.evaluation.metrics.few_shot_accuracy import \
+    query_samples_to_records
 from ..hooks.class_names_hook import ensure_class_names_hook
 from ..rng import preserved_rng
 from .episodic_train_loop import unwrap_model
+
+# Token key under which the cached loop carries each video's mean frame
+# feature for the text-only baseline (removed before the head sees tokens).
+_MEAN_FEATS = '_mean_feats'
 
 
 class _Progress:
@@ -169,6 +176,17 @@ class EpisodicTestLoop(BaseLoop):
         reverse_queries (bool): A diagnostic: evaluate with every query
             video's frames in reverse order. A model that uses temporal
             order scores clearly lower. Defaults to False.
+        text_baseline (bool): Also classify every query by its text alone,
+            on the same episodes and features: the cosine of its mean frame
+            feature with the text features of the episode's class names
+            (``FewShotRecognizer.text_logits``: CLIP zero-shot with the
+            text tower's prompt, no support video). The metric then reports
+            ``text_accuracy`` and ``text_ci95`` beside ``accuracy``. Needs a
+            model with a text tower. Defaults to False.
+
+    Per-episode records (``FewShotAccuracy(out_file=...)``, ``tools/test.py
+    --dump``) carry the softmax scores and the paths of the support and
+    query videos, relative to the wrapped dataset's data prefix.
     """
 
     def __init__(self,
@@ -180,7 +198,8 @@ class EpisodicTestLoop(BaseLoop):
                  video_batch_size: int = None,
                  episode_batch_size: int = 1024,
                  fp16: bool = False,
-                 reverse_queries: bool = False) -> None:
+                 reverse_queries: bool = False,
+                 text_baseline: bool = False) -> None:
         super().__init__(runner, dataloader)
         ensure_class_names_hook(runner)
         if isinstance(evaluator, (dict, list)):
@@ -201,6 +220,8 @@ class EpisodicTestLoop(BaseLoop):
         self.episode_batch_size = episode_batch_size
         self.fp16 = fp16
         self.reverse_queries = reverse_queries
+        self.text_baseline = text_baseline
+        self._paths: Dict[int, str] = {}
 
     @property
     def stage(self) -> str:
@@ -220,19 +241,24 @@ class EpisodicTestLoop(BaseLoop):
             # Set by ClassNamesHook in before_val / before_test; fail here,
             # before any video is decoded, if it is missing.
             model.class_names('eval')
+        if self.text_baseline and not getattr(model, 'with_text', False):
+            raise ValueError(
+                'test_cfg.text_baseline=True classifies queries by class '
+                f'text, but the model ({type(model).__name__}) has no text '
+                'tower (model.text_encoder).')
         # Evaluation must not change what training draws next.
         with torch.no_grad(), preserved_rng():
             if self.cache_features:
                 self._run_cached(model, dataset)
             else:
-                self._run_full(stage)
+                self._run_full(stage, model, dataset)
         metrics = self.evaluator.evaluate(len(dataset))
         self.runner.call_hook(f'after_{stage}_epoch', metrics=metrics)
         self.runner.call_hook(f'after_{stage}')
         return metrics
 
     # ---------------------------------------------------------- reference
-    def _run_full(self, stage: str) -> None:
+    def _run_full(self, stage: str, model, dataset: EpisodicDataset) -> None:
         progress = _Progress('Episodes (end to end)', len(self.dataloader))
         for idx, data_batch in enumerate(self.dataloader):
             self.runner.call_hook(
@@ -248,13 +274,74 @@ class EpisodicTestLoop(BaseLoop):
                         f"{sample.metainfo['episode_idx']}: the model "
                         'produced NaN or Inf; check the checkpoint and the '
                         'input videos.')
-            self.evaluator.process(data_samples=outputs, data_batch=None)
+            records = self._full_records(model, dataset, data_batch, outputs)
+            self.evaluator.process(data_samples=records, data_batch=None)
             self.runner.call_hook(
                 f'after_{stage}_iter',
                 batch_idx=idx,
                 data_batch=data_batch,
                 outputs=outputs)
             progress.update(idx + 1)
+
+    def _full_records(self, model, dataset: EpisodicDataset, data_batch: dict,
+                      outputs: list) -> List[dict]:
+        """Episode records of an end-to-end batch, with the video paths
+        and, with ``text_baseline``, the text-only scores."""
+        records = query_samples_to_records(outputs)
+        support: Dict[int, List[int]] = {}
+        for sample in data_batch['data_samples']:
+            if not sample.metainfo['is_query']:
+                support.setdefault(sample.metainfo['episode_idx'],
+                                   []).append(sample.metainfo['data_idx'])
+        for record in records:
+            record['support_paths'] = self._video_paths(
+                dataset, support[record['episode_idx']])
+            record['query_paths'] = self._video_paths(dataset,
+                                                      record['query_data_idx'])
+        if self.text_baseline:
+            # The end-to-end path encodes the batch a second time here.
+            data = model.data_preprocessor(data_batch, False)
+            with autocast(enabled=self.fp16):
+                feats = model.extract_feat(data['inputs'])
+            mean = feats.float().mean(dim=1)
+            is_query = [
+                s.metainfo['is_query'] for s in data_batch['data_samples']
+            ]
+            query_mean = mean[torch.as_tensor(is_query, device=mean.device)]
+            names, start = model.class_names('eval'), 0
+            for record in records:
+                count = len(record['labels'])
+                self._set_text_baseline(
+                    record,
+                    model.text_logits(query_mean[start:start + count],
+                                      [names[c] for c in record['class_ids']]))
+                start += count
+        return records
+
+    @staticmethod
+    def _set_text_baseline(record: dict, logits: torch.Tensor) -> None:
+        """Text-only scores and predictions of an episode's queries from
+        their text logits (N*Q, N)."""
+        record['text_scores'] = logits.float().softmax(dim=-1).cpu().numpy()
+        record['text_preds'] = logits.argmax(dim=-1).cpu().numpy()
+
+    def _video_paths(self, dataset: EpisodicDataset,
+                     indices: Sequence[int]) -> List[str]:
+        """Paths of videos of the wrapped dataset, relative to its data
+        prefix (looked up once per video)."""
+        out = []
+        for idx in indices:
+            idx = int(idx)
+            if idx not in self._paths:
+                name = dataset.video_name(idx)
+                prefix = (getattr(dataset.dataset, 'data_prefix', None)
+                          or {}).get('video')
+                if prefix and osp.abspath(name).startswith(
+                        osp.join(osp.abspath(prefix), '')):
+                    name = osp.relpath(name, prefix)
+                self._paths[idx] = name
+            out.append(self._paths[idx])
+        return out
 
     # ------------------------------------------------------------- cached
     def _check_pipeline(self, dataset: EpisodicDataset) -> None:
@@ -316,6 +403,9 @@ class EpisodicTestLoop(BaseLoop):
                     # features reverses the frames.
                     tokens.append(
                         model.video_tokens(feats.flip(1), class_ids, 'eval'))
+            if self.text_baseline:
+                for view in tokens:
+                    view[_MEAN_FEATS] = feats.float().mean(dim=1)
             parts.append([{
                 k: _float(v)
                 for k, v in t.items()
@@ -353,13 +443,15 @@ class EpisodicTestLoop(BaseLoop):
         return logits
 
     @staticmethod
-    def _episode_records(indices: Sequence[int], episodes: Dict[str,
-                                                                np.ndarray],
-                         logits: torch.Tensor) -> List[dict]:
+    def _episode_records(indices: Sequence[int],
+                         episodes: Dict[str, np.ndarray], logits: torch.Tensor,
+                         paths: np.ndarray) -> List[dict]:
         """One record per episode for ``FewShotAccuracy``: cheaper than a
-        data sample per query, which matters over 10,000 episodes."""
+        data sample per query, which matters over 10,000 episodes.
+        ``paths`` maps each wrapped-dataset index to its video path."""
         class_ids, labels = episodes['class_ids'], episodes['query_labels']
         query_class_ids = np.take_along_axis(class_ids, labels, 1)
+        scores = logits.float().softmax(dim=-1).cpu().numpy()
         preds = logits.argmax(dim=-1).cpu().numpy()
         return [
             dict(
@@ -367,8 +459,12 @@ class EpisodicTestLoop(BaseLoop):
                 class_ids=c,
                 query_class_ids=q,
                 labels=lbl,
-                preds=p) for i, c, q, lbl, p in zip(
-                    indices, class_ids, query_class_ids, labels, preds)
+                preds=p,
+                scores=score,
+                support_paths=paths[s],
+                query_paths=paths[qv]) for i, c, q, lbl, p, score, s, qv in
+            zip(indices, class_ids, query_class_ids, labels, preds, scores,
+                episodes['support'], episodes['query'])
         ]
 
     def _run_cached(self, model, dataset: EpisodicDataset) -> None:
@@ -385,6 +481,15 @@ class EpisodicTestLoop(BaseLoop):
             f'{len(videos)} distinct videos.',
             logger='current')
         tokens = self._encode_videos(model, dataset, videos, first_episode)
+        paths = np.empty(len(dataset.dataset), dtype=object)
+        paths[videos] = self._video_paths(dataset, videos)
+        text_logits = None
+        if self.text_baseline:
+            # Every video against every class of the split, once: a
+            # cosine per (video, class) pair, whatever the episode.
+            mean_feats = tokens.pop(_MEAN_FEATS)[:len(videos)]
+            text_logits = model.text_logits(mean_feats,
+                                            model.class_names('eval'))
 
         progress = _Progress('Episodes (cached features)', len(mine))
         for start in range(0, len(mine), self.episode_batch_size):
@@ -392,7 +497,16 @@ class EpisodicTestLoop(BaseLoop):
             episodes = {k: v[chunk] for k, v in all_episodes.items()}
             logits = self._episode_logits(model, dataset, episodes, chunk,
                                           videos, tokens)
-            self.evaluator.process(
-                data_samples=self._episode_records(chunk, episodes, logits),
-                data_batch=None)
+            records = self._episode_records(chunk, episodes, logits, paths)
+            if text_logits is not None:
+                rows = torch.as_tensor(
+                    np.searchsorted(videos, episodes['query']))
+                cols = torch.as_tensor(episodes['class_ids'])
+                chunk_text = text_logits[rows[:, :,
+                                              None].to(text_logits.device),
+                                         cols[:,
+                                              None, :].to(text_logits.device)]
+                for record, episode_text in zip(records, chunk_text):
+                    self._set_text_baseline(record, episode_text)
+            self.evaluator.process(data_samples=records, data_batch=None)
             progress.update(min(start + self.episode_batch_size, len(mine)))

@@ -25,6 +25,16 @@ def _scalar(value) -> int:
     return int(value)
 
 
+# Per-episode values a record may carry besides the predictions, for the
+# dump: the softmax scores, the videos, and the text-only baseline.
+_OPTIONAL_KEYS = dict(
+    scores=np.float32,
+    support_paths=object,
+    query_paths=object,
+    text_preds=np.int64,
+    text_scores=np.float32)
+
+
 @METRICS.register_module()
 class FewShotAccuracy(BaseMetric):
     """Accuracy over few-shot episodes with a 95% confidence interval.
@@ -38,12 +48,18 @@ class FewShotAccuracy(BaseMetric):
       mmfewshot and the few-shot literature), in %;
     - ``num_episodes``: E;
     - ``class_acc/<name>``: accuracy of the queries of each class, in %
-      (when ``per_class=True``).
+      (when ``per_class=True``);
+    - ``text_accuracy`` and ``text_ci95``: the same for the text-only
+      (zero-shot) predictions, when the episodes carry them
+      (``EpisodicTestLoop(text_baseline=True)``).
 
     Args:
         per_class (bool): Report per-class accuracy. Defaults to True.
-        out_file (str, optional): Write one JSON line per episode (index,
-            class ids, labels, predictions, accuracy) there. Defaults to
+        out_file (str, optional): Write one JSON line per episode there:
+            index, class ids and names, labels, predictions, softmax scores,
+            accuracy and, when the loop provides them, the video paths of
+            the support and query videos (relative to the dataset's data
+            prefix) and the text-only scores and predictions. Defaults to
             None.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Defaults to ``'fewshot'``.
@@ -70,7 +86,9 @@ class FewShotAccuracy(BaseMetric):
                 whole episodes one after another; or episode records (the
                 cached ``EpisodicTestLoop``) with ``episode_idx``,
                 ``class_ids``, ``query_class_ids``, ``labels`` and
-                ``preds``.
+                ``preds``, and optionally ``scores`` (N*Q, N),
+                ``support_paths``, ``query_paths``, ``text_preds`` and
+                ``text_scores``.
         """
         if data_samples and 'preds' in data_samples[0]:
             records = data_samples
@@ -82,25 +100,36 @@ class FewShotAccuracy(BaseMetric):
             # NumPy arrays: mmengine's result collection copies nested
             # lists element by element, which costs seconds at 10,000
             # episodes.
-            self.results.append(
-                dict(
-                    episode_idx=int(record['episode_idx']),
-                    class_ids=np.asarray(record['class_ids'], np.int64),
-                    query_class_ids=np.asarray(record['query_class_ids'],
-                                               np.int64),
-                    labels=labels,
-                    preds=preds,
-                    accuracy=float((labels == preds).mean()) * 100))
+            result = dict(
+                episode_idx=int(record['episode_idx']),
+                class_ids=np.asarray(record['class_ids'], np.int64),
+                query_class_ids=np.asarray(record['query_class_ids'],
+                                           np.int64),
+                labels=labels,
+                preds=preds,
+                accuracy=float((labels == preds).mean()) * 100)
+            for key, dtype in _OPTIONAL_KEYS.items():
+                if record.get(key) is not None:
+                    result[key] = np.asarray(record[key], dtype)
+            if 'text_preds' in result:
+                result['text_accuracy'] = float(
+                    (labels == result['text_preds']).mean()) * 100
+            self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> dict:
         """Mean accuracy, CI and per-class accuracy over the episodes."""
+        names = (self.dataset_meta or {}).get('classes')
         accs = np.array([r['accuracy'] for r in results], dtype=np.float64)
         metrics = OrderedDict(
             accuracy=float(accs.mean()),
             ci95=float(1.96 * accs.std() / math.sqrt(len(accs))),
             num_episodes=len(accs))
+        if results and all('text_accuracy' in r for r in results):
+            text = np.array([r['text_accuracy'] for r in results])
+            metrics['text_accuracy'] = float(text.mean())
+            metrics['text_ci95'] = float(1.96 * text.std() /
+                                         math.sqrt(len(text)))
         if self.per_class:
-            names = (self.dataset_meta or {}).get('classes')
             query_class_ids = np.concatenate(
                 [r['query_class_ids'] for r in results])
             correct = np.concatenate(
@@ -112,6 +141,11 @@ class FewShotAccuracy(BaseMetric):
                 metrics[f'class_acc/{name}'] = float(
                     hits[cid] / counts[cid]) * 100
         if self.out_file:
+            if names:
+                results = [
+                    dict(r, class_names=[names[c] for c in r['class_ids']])
+                    for r in results
+                ]
             dump_results(results, self.out_file)
             MMLogger.get_current_instance().info(
                 f'Wrote {len(results)} per-episode results to '
@@ -120,7 +154,9 @@ class FewShotAccuracy(BaseMetric):
 
 
 def query_samples_to_records(data_samples: Sequence) -> List[dict]:
-    """Group query samples by ``episode_idx`` into episode records."""
+    """Group query samples by ``episode_idx`` into episode records, with
+    the softmax scores and (when the samples carry it) each query's
+    ``data_idx``."""
     episodes: 'OrderedDict[int, list]' = OrderedDict()
     for sample in data_samples:
         if hasattr(sample, 'to_dict'):
@@ -134,15 +170,18 @@ def query_samples_to_records(data_samples: Sequence) -> List[dict]:
             lbl: _scalar(_meta(s, 'class_id'))
             for lbl, s in zip(labels, samples)
         }
-        records.append(
-            dict(
-                episode_idx=idx,
-                class_ids=[class_of[k] for k in sorted(class_of)],
-                query_class_ids=[class_of[k] for k in labels],
-                labels=labels,
-                preds=[
-                    int(np.asarray(s['pred_score']).argmax()) for s in samples
-                ]))
+        scores = np.stack([np.asarray(s['pred_score']) for s in samples])
+        record = dict(
+            episode_idx=idx,
+            class_ids=[class_of[k] for k in sorted(class_of)],
+            query_class_ids=[class_of[k] for k in labels],
+            labels=labels,
+            preds=scores.argmax(axis=1).tolist(),
+            scores=scores)
+        data_idx = [_meta(s, 'data_idx') for s in samples]
+        if None not in data_idx:
+            record['query_data_idx'] = [_scalar(i) for i in data_idx]
+        records.append(record)
     return records
 
 

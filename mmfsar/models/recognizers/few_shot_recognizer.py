@@ -8,6 +8,8 @@ from mmaction.utils import ConfigType, OptConfigType, SampleList
 from mmengine.model import BaseModel
 from torch import Tensor
 
+from ..utils.otam import cosine_similarity_eps
+
 
 class Episode:
     """Positions of one episode's videos in a flat batch.
@@ -258,6 +260,29 @@ class FewShotRecognizer(BaseModel):
             bank = self.text_encoder(key)
             self._text_banks[key] = bank
         return bank
+
+    def text_logits(self, video_feats: Tensor,
+                    class_names: Sequence[str]) -> Tensor:
+        """Zero-shot logits of videos against class names, from the text
+        tower alone (no support video): the cosine of each video's feature
+        with each class text (``eps`` 0.01 added to the product of norms),
+        times the video-text loss's learned scale when the model has one.
+
+        Args:
+            video_feats (Tensor): Mean frame features, shape (V, D).
+            class_names (Sequence[str]): C names.
+
+        Returns:
+            Tensor: Shape (V, C).
+        """
+        if video_feats.dim() != 2:
+            raise ValueError('text_logits takes one feature per video, '
+                             f'shape (V, D); got {tuple(video_feats.shape)} '
+                             '(spatial features have no text counterpart).')
+        bank = self.text_bank(class_names).to(video_feats.dtype)
+        if hasattr(self.loss_text, 'logits'):
+            return self.loss_text.logits(video_feats, bank)
+        return cosine_similarity_eps(video_feats, bank)
 
     def _support_text(self, class_ids: Tensor, mode: str,
                       dtype: torch.dtype) -> Optional[Tensor]:

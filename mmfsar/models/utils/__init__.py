@@ -1,10 +1,11 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 from .open_clip_builder import build_clip_model, load_clip_pretrained
 from .otam import (cosine_similarity_eps, cross_cosine_similarity_eps,
-                   otam_distance, otam_distance_reference, otam_one_direction)
+                   otam_alignment, otam_distance, otam_distance_reference,
+                   otam_one_direction)
 
 __all__ = [
     'build_clip_model', 'cosine_similarity_eps', 'cross_cosine_similarity_eps',
-    'load_clip_pretrained', 'otam_distance', 'otam_distance_reference',
-    'otam_one_direction'
+    'load_clip_pretrained', 'otam_alignment', 'otam_distance',
+    'otam_distance_reference', 'otam_one_direction'
 ]

@@ -18,7 +18,9 @@ This equals the released formula mathematically (which exponentiates
 without any shift) and stays finite for any distances.
 """
 import math
+from typing import List, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -184,3 +186,63 @@ def otam_distance_reference(frame_dist: Tensor,
     if bidirectional:
         out = out + one(frame_dist.transpose(-1, -2))
     return out
+
+
+def otam_alignment(frame_dist) -> List[Tuple[int, int]]:
+    """The frame alignment behind one direction of OTAM.
+
+    OTAM's distance is a soft minimum over every alignment path that its
+    recurrence allows (:func:`otam_one_direction`), each path weighted by
+    ``exp(-cost / lbda)``. This returns the path of largest weight, the
+    cheapest one: the same recurrence with a hard minimum, filled cell by
+    cell (float64) and walked back from its last cell through the cheapest
+    predecessor. The temperature weights paths but does not change which
+    is cheapest, so it is not an argument; as ``lbda`` goes to 0 the OTAM
+    distance tends to this path's cost. (Walking back through the soft
+    cumulative matrix instead would follow the cells with the most paths
+    through them, not the cheapest.) Cells of the two zero-cost padding
+    columns are dropped, so query frames that the alignment skips at the
+    start or the end do not appear.
+
+    Args:
+        frame_dist (Tensor | np.ndarray): Frame distances ``1 - cos`` of
+            one query (rows, T_q) against one support video or prototype
+            (columns, T_s), shape (T_q, T_s).
+
+    Returns:
+        list[tuple[int, int]]: ``(query frame, support frame)`` pairs in
+        temporal order. Every support frame appears, the first one with
+        one or more query frames and each later one with one; from one
+        support frame to the next the query frame stays or moves on by
+        one.
+    """
+    if isinstance(frame_dist, Tensor):
+        frame_dist = frame_dist.detach().cpu().double().numpy()
+    dists = np.asarray(frame_dist, dtype=np.float64)
+    if dists.ndim != 2 or 0 in dists.shape:
+        raise ValueError('otam_alignment takes one (T_q, T_s) matrix, got '
+                         f'shape {dists.shape}.')
+    rows, cols = dists.shape[0], dists.shape[1] + 2
+    padded = np.pad(dists, ((0, 0), (1, 1)))
+    cum = np.zeros_like(padded)
+    cum[0, 1:] = np.cumsum(padded[0, 1:])
+
+    def predecessors(row: int, col: int) -> List[Tuple[int, int]]:
+        if row == 0:
+            return [(0, col - 1)]
+        if col == 1 or col == cols - 1:
+            return [(row - 1, col - 1), (row - 1, col), (row, col - 1)]
+        return [(row - 1, col - 1), (row, col - 1)]
+
+    for row in range(1, rows):
+        for col in range(1, cols):
+            cum[row,
+                col] = padded[row, col] + min(cum[c]
+                                              for c in predecessors(row, col))
+    path, cell = [], (rows - 1, cols - 1)
+    while cell[1] > 0:
+        if cell[1] < cols - 1:
+            path.append((cell[0], cell[1] - 1))
+        options = predecessors(*cell)
+        cell = options[int(np.argmin([cum[c] for c in options]))]
+    return path[::-1]
