@@ -16,7 +16,8 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REGISTERED = {
     MODELS: [
         'CLIPFSAR', 'OpenCLIPVisual', 'OpenCLIPTextEncoder',
-        'PrototypeModulationHead', 'VideoTextLoss'
+        'PrototypeModulationHead', 'VideoTextLoss', 'OTAMHead', 'TRXHead',
+        'FewShotTSNHead', 'CrossTransformerHead'
     ],
     DATASETS: ['EpisodicDataset'],
     METRICS: ['FewShotAccuracy'],
