@@ -164,3 +164,70 @@ def fake_episode_batch(num_ways: int = 5,
                     num_ways=num_ways))
             samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
+
+
+def random_episode_features(num_episodes: int = 2,
+                            num_ways: int = 3,
+                            num_shots: int = 2,
+                            num_queries: int = 2,
+                            num_frames: int = 4,
+                            channels: int = 6,
+                            nonnegative: bool = False,
+                            seed: int = 1) -> tuple:
+    """Random frame features of episodes, supports in shuffled order.
+
+    Returns:
+        tuple: ``support`` (E, N*K, T, D), ``support_labels`` (E, N*K),
+        ``query`` (E, N*Q, T, D) and ``num_ways``.
+    """
+    import torch
+    gen = torch.Generator().manual_seed(seed)
+    draw = torch.rand if nonnegative else torch.randn
+    support = draw(
+        num_episodes,
+        num_ways * num_shots,
+        num_frames,
+        channels,
+        generator=gen)
+    labels = torch.stack([
+        torch.randperm(num_ways * num_shots, generator=gen) % num_ways
+        for _ in range(num_episodes)
+    ])
+    query = draw(
+        num_episodes,
+        num_ways * num_queries,
+        num_frames,
+        channels,
+        generator=gen)
+    return support, labels, query, num_ways
+
+
+def cached_episode_logits(head,
+                          support,
+                          support_labels,
+                          query,
+                          num_ways,
+                          support_text=None,
+                          query_text=None):
+    """A head's logits the way the cached evaluation computes them:
+    ``video_tokens`` of all videos at once, then ``episode_logits`` of
+    every episode by row indices. Shapes as in ``BaseFewShotHead.forward``;
+    ``query_text`` (E, N*Q, D) is the text of the queries' classes, for
+    heads that take text."""
+    import torch
+    num_episodes, num_support = support_labels.shape
+    num_query = query.shape[1]
+    videos = torch.cat([support.flatten(0, 1), query.flatten(0, 1)])
+    text = None
+    if support_text is not None:
+        text = torch.cat(
+            [support_text.flatten(0, 1),
+             query_text.flatten(0, 1)])
+    with torch.no_grad():
+        tokens = head.video_tokens(videos, text)
+        rows = torch.arange(len(videos))
+        return head.episode_logits(
+            tokens, rows[:num_episodes * num_support].view(num_episodes,
+                                                           -1), support_labels,
+            rows[num_episodes * num_support:].view(num_episodes,
+                                                   num_query), num_ways)

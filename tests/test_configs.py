@@ -95,3 +95,30 @@ def test_benchmark_configs_carry_the_released_settings(dataset, shot):
         assert cfg.model.head.in_channels == (1024 if suffix else 512)
         assert cfg.model.backbone.model_name == ('RN50'
                                                  if suffix else 'ViT-B-16')
+
+
+@pytest.mark.parametrize('method', ['otam', 'trx', 'tsn', 'cross_transformer'])
+def test_synthetic_head_comparison_changes_only_the_head(method):
+    import torch
+    from mmaction.registry import MODELS
+
+    from mmfsar.testing import fake_episode_batch
+    reference = Config.fromfile(
+        osp.join(REPO, 'configs', 'clip_fsar_synthetic_1shot.py')).to_dict()
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', f'{method}_synthetic_1shot.py'))
+    model = cfg.to_dict().pop('model')
+    assert {k: v for k, v in cfg.to_dict().items() if k != 'model'} == \
+        {k: v for k, v in reference.items() if k != 'model'}
+    assert model['type'] == 'FewShotRecognizer'
+    assert model['text_encoder'] is None and model['loss_text'] is None
+    for part in ('backbone', 'data_preprocessor'):
+        assert model[part] == reference['model'][part]
+    torch.manual_seed(0)
+    recognizer = MODELS.build(cfg.model)
+    recognizer.set_class_names([f'c{i}' for i in range(10)], 'train')
+    batch = fake_episode_batch(5, 1, 2, num_frames=8)
+    losses = recognizer(
+        **recognizer.data_preprocessor(batch, True), mode='loss')
+    assert set(losses) == {'loss_fsl', 'acc'}
+    assert torch.isfinite(losses['loss_fsl'])

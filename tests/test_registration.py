@@ -16,7 +16,8 @@ REGISTERED = {
     MODELS: [
         'CLIPFSAR', 'FewShotRecognizer', 'OpenCLIPVisual',
         'OpenCLIPTextEncoder', 'ResNetFrames', 'PrototypeModulationHead',
-        'OTAMHead', 'VideoTextLoss'
+        'VideoTextLoss', 'OTAMHead', 'TRXHead', 'FewShotTSNHead',
+        'CrossTransformerHead'
     ],
     DATASETS: ['EpisodicDataset'],
     METRICS: ['FewShotAccuracy'],

@@ -1,11 +1,13 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 
 from mmfsar.models import PrototypeModulationHead
 from mmfsar.models.utils import otam_distance_reference
+from mmfsar.testing import cached_episode_logits, random_episode_features
 
 
 def manual_layer(layer, x):
@@ -142,3 +144,76 @@ def test_default_architecture_matches_released_code():
     assert layer.to_out[1].p == 0.2 and layer.ffn[2].p == 0.05
     # SPEC 1.1: about 8.4M parameters for D = 1024.
     assert sum(p.numel() for p in head.parameters()) == 8394752
+
+
+METRICS = [
+    dict(type='OTAMHead', lbda=0.5),
+    dict(type='FewShotTSNHead'),
+    dict(type='TRXHead', in_channels=16, num_frames=4, proj_channels=12),
+    dict(type='CrossTransformerHead', in_channels=16, hidden_channels=8),
+]
+
+
+@pytest.mark.parametrize('merge_before', [False, True])
+@pytest.mark.parametrize('metric', METRICS, ids=lambda m: m['type'])
+def test_modulation_on_any_metric_trains_and_caches(metric, merge_before):
+    torch.manual_seed(0)
+    head = PrototypeModulationHead(
+        in_channels=16,
+        num_heads=4,
+        ffn_channels=24,
+        merge_before=merge_before,
+        metric=metric)
+    e, n, q, d = 2, 3, 2, 16
+    support, labels, query, _ = random_episode_features(
+        e, n, 2, q, num_frames=4, channels=d)
+    query_labels = torch.arange(n).repeat(e, q)
+    class_text = torch.randn(e, n, d)
+
+    def text_of(episode_labels):
+        return torch.gather(class_text, 1,
+                            episode_labels[..., None].expand(-1, -1, d))
+
+    text = text_of(labels)
+
+    # One training step: gradients reach the modulation and the metric,
+    # and a small step on the same episodes lowers their loss (dropout
+    # off, so that the two losses are comparable).
+    head.eval()
+    optim = torch.optim.SGD(head.parameters(), lr=1e-2)
+    loss = head.loss(
+        support, labels, query, query_labels, n, support_text=text)['loss_fsl']
+    loss.backward()
+    grads = {
+        name: p.grad
+        for name, p in head.named_parameters() if p.grad is not None
+    }
+    assert any(name.startswith('layers.') for name in grads)
+    metric_params = [name for name, _ in head.metric.named_parameters()]
+    assert all(f'metric.{name}' in grads for name in metric_params)
+    optim.step()
+    after = head.loss(
+        support, labels, query, query_labels, n, support_text=text)['loss_fsl']
+    assert torch.isfinite(loss) and after < loss
+    head.train()
+    assert torch.isfinite(
+        head.loss(support, labels, query, query_labels, n,
+                  support_text=text)['loss_fsl'])
+
+    # Cached evaluation: tokens per video, logits per episode.
+    head.eval()
+    with torch.no_grad():
+        logits = head(support, labels, query, n, support_text=text)
+    cached = cached_episode_logits(head, support, labels, query, n, text,
+                                   text_of(query_labels))
+    assert logits.shape == (e, n * q, n)
+    assert torch.allclose(cached, logits, atol=1e-5)
+    assert torch.equal(cached.argmax(-1), logits.argmax(-1))
+
+
+def test_metric_of_another_width_is_refused():
+    with pytest.raises(ValueError, match='head.metric.in_channels=32'):
+        PrototypeModulationHead(
+            in_channels=16,
+            num_heads=4,
+            metric=dict(type='TRXHead', in_channels=32, num_frames=4))

@@ -154,3 +154,37 @@ def test_external_config_trains_with_either_train_tool(smoke_root, tool):
         map_location='cpu',
         weights_only=False)
     assert 'head.layers.1.norm.weight' in ckpt['state_dict']
+
+
+def test_baseline_head_trains_and_tests_with_the_tools(smoke_root):
+    """A FewShotRecognizer with TRX and no text tower, through train.py and
+    test.py; the checkpoint holds no text tower and no TRX tuples."""
+    config = smoke_root / 'trx_smoke.py'
+    config.write_text(f"""_base_ = '{SMOKE}'
+model = dict(
+    type='FewShotRecognizer',
+    text_encoder=None,
+    loss_text=None,
+    head=dict(
+        _delete_=True,
+        type='TRXHead',
+        in_channels=64,
+        num_frames=4,
+        proj_channels=32))
+""")
+    _, out = run([
+        sys.executable, f'{TOOLS}/train.py',
+        str(config), '--work-dir', 'wd_trx'
+    ], smoke_root)
+    assert 'loss_fsl: ' in out and 'loss_text: ' not in out
+    state = weights(smoke_root / 'wd_trx' / 'iter_4.pth')
+    assert 'head.transformers.1.k_linear.weight' in state
+    assert not any(
+        k.startswith('text_encoder.') or '.tuples' in k or 'norm_v' in k
+        for k in state)
+    _, out = run([
+        sys.executable, f'{TOOLS}/test.py',
+        str(config), 'wd_trx/iter_4.pth', '--work-dir', 'wd_trx_test'
+    ], smoke_root)
+    acc, ci = accuracy_line(out)
+    assert 0 <= acc <= 100 and ci > 0

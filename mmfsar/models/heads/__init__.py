@@ -1,9 +1,15 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
-from .base_few_shot_head import BaseFewShotHead, class_mean
+from .base_few_shot_head import (BaseFewShotHead, VideoTokenHead, class_mean,
+                                 episode_chunks, group_by_class)
+from .cross_transformer_head import CrossTransformerHead
+from .few_shot_tsn_head import FewShotTSNHead
 from .otam_head import OTAMHead
 from .prototype_modulation_head import ModulationLayer, PrototypeModulationHead
+from .trx_head import TemporalCrossTransformer, TRXHead
 
 __all__ = [
-    'BaseFewShotHead', 'ModulationLayer', 'OTAMHead',
-    'PrototypeModulationHead', 'class_mean'
+    'BaseFewShotHead', 'CrossTransformerHead', 'FewShotTSNHead',
+    'ModulationLayer', 'OTAMHead', 'PrototypeModulationHead', 'TRXHead',
+    'TemporalCrossTransformer', 'VideoTokenHead', 'class_mean',
+    'episode_chunks', 'group_by_class'
 ]

@@ -1,6 +1,6 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 from abc import ABCMeta, abstractmethod
-from typing import Dict, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +24,63 @@ def class_mean(values: Tensor, labels: Tensor, num_ways: int) -> Tensor:
     onehot = F.one_hot(labels, num_ways).to(values.dtype)
     weights = onehot / onehot.sum(dim=1, keepdim=True).clamp(min=1)
     return torch.einsum('emn,em...->en...', weights, values)
+
+
+def group_by_class(values: Tensor, labels: Tensor, num_ways: int) -> Tensor:
+    """Arrange support entries by class, for heads that attend over all
+    shots of a class at once.
+
+    Args:
+        values (Tensor): Shape (E, N*K, ...): one entry per support video.
+        labels (Tensor): Episode labels 0..N-1 of the entries, shape
+            (E, N*K).
+        num_ways (int): N.
+
+    Returns:
+        Tensor: Shape (E, N, K, ...), class ``n`` at position ``n``, its
+        shots in their order in ``values``.
+
+    Raises:
+        ValueError: If the classes of an episode have different numbers of
+            support videos.
+    """
+    num_episodes, num_support = labels.shape
+    counts = F.one_hot(labels, num_ways).sum(dim=1)
+    unequal = num_support % num_ways or bool(
+        (counts != num_support // num_ways).any())
+    if unequal:
+        raise ValueError(
+            'Every class of an episode needs the same number of support '
+            f'videos; got {counts.tolist()} per class for {num_ways} ways.')
+    order = labels.argsort(dim=1, stable=True)
+    rows = torch.arange(num_episodes, device=labels.device)[:, None]
+    return values[rows, order].unflatten(1, (num_ways, -1))
+
+
+def episode_chunks(num_episodes: int,
+                   elements_per_episode: int,
+                   max_elements: int = 2**26) -> List[slice]:
+    """Slices of episodes whose intermediate tensors stay under a budget.
+
+    Heads that compare every query tuple or frame with every support one
+    hold tensors linear in the number of episodes; the cached evaluation
+    passes up to ``test_cfg.episode_batch_size`` episodes at once.
+
+    Args:
+        num_episodes (int): E.
+        elements_per_episode (int): Size of the largest intermediate tensor
+            of one episode.
+        max_elements (int): Budget per chunk. Defaults to 2**26 (256 MiB
+            in float32).
+
+    Returns:
+        list[slice]: Consecutive slices covering ``range(num_episodes)``.
+    """
+    size = max(1, max_elements // max(1, elements_per_episode))
+    return [
+        slice(start, min(start + size, num_episodes))
+        for start in range(0, num_episodes, size)
+    ]
 
 
 class BaseFewShotHead(BaseModule, metaclass=ABCMeta):
@@ -170,3 +227,144 @@ class BaseFewShotHead(BaseModule, metaclass=ABCMeta):
             tokens['feats'][query],
             num_ways,
             support_text=text)
+
+
+class VideoTokenHead(BaseFewShotHead):
+    """A head that matches per-video tokens: everything it computes on one
+    video alone (projections, frame means, ...) is :meth:`tokens`, and the
+    episode's logits are a function of the support and query tokens only.
+
+    :meth:`forward` and the cached evaluation then run the same code:
+    ``forward`` computes the tokens of the episode's videos, the cached
+    evaluation those of every distinct video once, and both call
+    :meth:`logits_from_tokens` on chunks of episodes whose largest tensor
+    (:meth:`elements_per_episode`) stays under a budget.
+    """
+
+    @abstractmethod
+    def tokens(self, feats: Tensor) -> Dict[str, Tensor]:
+        """Per-video tokens.
+
+        Args:
+            feats (Tensor): Features of V videos, shape (V, T, ...).
+
+        Returns:
+            dict[str, Tensor]: Values with one row per video.
+        """
+
+    @abstractmethod
+    def logits_from_tokens(self, support: Dict[str,
+                                               Tensor], support_labels: Tensor,
+                           query: Dict[str, Tensor], num_ways: int) -> Tensor:
+        """Episode logits from tokens.
+
+        Args:
+            support (dict[str, Tensor]): Tokens of the support videos, each
+                of shape (E, N*K, ...).
+            support_labels (Tensor): Shape (E, N*K).
+            query (dict[str, Tensor]): Tokens of the queries, each of shape
+                (E, N*Q, ...).
+            num_ways (int): N.
+
+        Returns:
+            Tensor: Shape (E, N*Q, N).
+        """
+
+    def elements_per_episode(self, num_support: int, num_query: int,
+                             shapes: Dict[str, torch.Size]) -> int:
+        """Size of the largest tensor :meth:`logits_from_tokens` makes per
+        episode.
+
+        Args:
+            num_support (int): N*K.
+            num_query (int): N*Q.
+            shapes (dict[str, torch.Size]): Shape of one video's tokens.
+
+        Returns:
+            int: Defaults to 0, no chunking.
+        """
+        return 0
+
+    def _chunked_logits(self, take: Callable[[slice], Tuple[dict, dict]],
+                        support_labels: Tensor, num_query: int, num_ways: int,
+                        shapes: Dict[str, torch.Size]) -> Tensor:
+        """Logits of chunks of episodes; ``take`` gives the support and
+        query tokens of a slice of episodes."""
+        num_episodes, num_support = support_labels.shape
+        chunks = episode_chunks(
+            num_episodes,
+            self.elements_per_episode(num_support, num_query, shapes))
+        parts = []
+        for chunk in chunks:
+            support, query = take(chunk)
+            parts.append(
+                self.logits_from_tokens(support, support_labels[chunk], query,
+                                        num_ways))
+        return torch.cat(parts)
+
+    def forward(self,
+                support: Tensor,
+                support_labels: Tensor,
+                query: Tensor,
+                num_ways: int,
+                support_text: Optional[Tensor] = None) -> Tensor:
+        """Episode logits; see :meth:`BaseFewShotHead.forward`.
+
+        Args:
+            support (Tensor): Shape (E, N*K, T, ...).
+            support_labels (Tensor): Shape (E, N*K).
+            query (Tensor): Shape (E, N*Q, T, ...).
+            num_ways (int): N.
+            support_text: Unused.
+
+        Returns:
+            Tensor: Shape (E, N*Q, N).
+        """
+        num_episodes = support.shape[0]
+
+        def episode_tokens(feats: Tensor) -> Dict[str, Tensor]:
+            return {
+                k: v.unflatten(0, (num_episodes, -1))
+                for k, v in self.tokens(feats.flatten(0, 1)).items()
+            }
+
+        support_tokens = episode_tokens(support)
+        query_tokens = episode_tokens(query)
+        return self._chunked_logits(
+            lambda chunk: ({
+                k: v[chunk]
+                for k, v in support_tokens.items()
+            }, {
+                k: v[chunk]
+                for k, v in query_tokens.items()
+            }), support_labels, query.shape[1], num_ways, {
+                k: v.shape[2:]
+                for k, v in query_tokens.items()
+            })
+
+    def video_tokens(self,
+                     feats: Tensor,
+                     text: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """:meth:`tokens` of V videos (V, T, ...); ``text`` is unused."""
+        if self.training:
+            raise RuntimeError('video_tokens is for evaluation: in training '
+                               'mode dropout would make every use '
+                               'different.')
+        return self.tokens(feats)
+
+    def episode_logits(self, tokens: Dict[str, Tensor], support: Tensor,
+                       support_labels: Tensor, query: Tensor,
+                       num_ways: int) -> Tensor:
+        """Logits of episodes from :meth:`video_tokens`; see
+        :meth:`BaseFewShotHead.episode_logits`."""
+        return self._chunked_logits(
+            lambda chunk: ({
+                k: v[support[chunk]]
+                for k, v in tokens.items()
+            }, {
+                k: v[query[chunk]]
+                for k, v in tokens.items()
+            }), support_labels, query.shape[1], num_ways, {
+                k: v.shape[1:]
+                for k, v in tokens.items()
+            })

@@ -69,8 +69,8 @@ class PrototypeModulationHead(BaseFewShotHead):
     then matches the modulated queries against the prototypes, given as a
     one-shot support set; CLIP-FSAR's is bidirectional OTAM with soft-min
     temperature 0.5, and the paper's plug-and-play experiments put the
-    modulation in front of other metrics (``TRXHead``, ``TSNHead``, ...).
-    The head keeps no state between calls.
+    modulation in front of other metrics (``TRXHead``, ``FewShotTSNHead``,
+    ``CrossTransformerHead``). The head keeps no state between calls.
 
     Shapes use N ways, K shots, Q queries per class, T frames, D channels,
     and E episodes processed together.
@@ -120,7 +120,13 @@ class PrototypeModulationHead(BaseFewShotHead):
             raise ValueError(
                 f'head.metric={type(self.metric).__name__} uses text itself; '
                 'the metric of PrototypeModulationHead must be a head '
-                'without text (OTAMHead, TRXHead, TSNHead, ...).')
+                'without text (OTAMHead, TRXHead, FewShotTSNHead, ...).')
+        metric_channels = getattr(self.metric, 'in_channels', in_channels)
+        if metric_channels != in_channels:
+            raise ValueError(
+                f'head.metric.in_channels={metric_channels} differs from '
+                f'head.in_channels={in_channels}: the metric compares the '
+                'modulated frames, which keep the feature dimension.')
 
     def modulate(self,
                  frames: Tensor,
