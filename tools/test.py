@@ -14,6 +14,7 @@ from mmengine.dist import get_rank  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmfsar  # noqa: E402,F401  (workarounds + registration first)
+from mmfsar.engine import checkpoint  # noqa: E402
 
 
 def parse_args():
@@ -28,6 +29,7 @@ def parse_args():
         type=str,
         help='write per-episode results (episode index, class ids, labels, '
         'predictions, accuracy) to a .pkl, .json or .jsonl file')
+    checkpoint.add_trust_argument(parser)
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -67,6 +69,7 @@ def merge_args(cfg: Config, args) -> Config:
             if evaluator.get('type') == 'FewShotAccuracy':
                 evaluator['out_file'] = args.dump
     cfg.load_from = args.checkpoint
+    checkpoint.add_trusted_checkpoints(cfg, args.trust_checkpoint)
     return cfg
 
 
