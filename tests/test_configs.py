@@ -73,7 +73,8 @@ def test_benchmark_configs_carry_the_released_settings(dataset, shot):
         assert cfg.model.loss_text.loss_weight == w
         assert cfg.optim_wrapper.optimizer.lr == lr
         assert cfg.optim_wrapper.optimizer.weight_decay == 1e-3
-        assert cfg.optim_wrapper.accumulative_counts == 4
+        assert cfg.train_cfg.episodes_per_step == 16
+        assert 'accumulative_counts' not in cfg.optim_wrapper
         sched = cfg.param_scheduler[0]
         assert (sched.warmup_start_lr, sched.steps_iter,
                 list(sched.steps)) == (warm, steps_iter, steps)
