@@ -20,8 +20,9 @@
 #   decoding an episode's videos (one worker) costs about as much as
 #   training on them (~60 and ~70 ms), and learning from scratch needs
 #   many episodes more than rich ones;
-# - optim_wrapper: LR 1e-3 without weight decay or gradient accumulation
-#   (released: 1e-5 to 5e-5, L2 1e-3, accumulated over 4 episodes; coupled
+# - optim_wrapper and train_cfg.episodes_per_step: LR 1e-3 without weight
+#   decay, one episode per optimizer step (released: 1e-5 to 5e-5, L2 1e-3,
+#   16 episodes per step; coupled
 #   L2 under Adam shrinks a random network's small weights faster than
 #   the episodes can grow them), a short warm-up and schedule;
 # - model.loss_text.init_scale=10 (released 1.0): with logits in [-1, 1]
@@ -124,9 +125,8 @@ test_dataloader = dict(
 val_evaluator = dict(type='FewShotAccuracy')
 test_evaluator = dict(type='FewShotAccuracy')
 
-train_cfg = dict(max_iters=3200, val_interval=400)
-optim_wrapper = dict(
-    optimizer=dict(lr=1e-3, weight_decay=0.), accumulative_counts=1)
+train_cfg = dict(max_iters=3200, val_interval=400, episodes_per_step=1)
+optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.))
 # Warm-up over 100 iterations, x0.1 at 2800 and x0.01 at 3000.
 param_scheduler = [
     dict(

@@ -116,6 +116,18 @@ def patch_ddp_device_ids() -> None:
     MMDistributedDataParallel.__init__ = __init__
 
 
+def atomic_checkpoint_saves() -> None:
+    """mmengine 0.10.7 writes a checkpoint in place (``LocalBackend.put``
+    opens the final path for writing), so a failed or killed save leaves a
+    truncated file under the final name. Write local checkpoints to a
+    temporary file and rename it (:func:`~mmfsar.engine.checkpoint.
+    save_checkpoint_atomic`); :class:`~mmfsar.engine.hooks.
+    AtomicCheckpointHook` also orders the removal of old checkpoints after
+    the new one is complete."""
+    from mmfsar.engine.checkpoint import patch_atomic_save
+    patch_atomic_save()
+
+
 def apply() -> None:
     """Apply every workaround once; later calls do nothing."""
     global _APPLIED
@@ -127,4 +139,5 @@ def apply() -> None:
     patch_ddp_device_ids()
     from mmfsar.engine.checkpoint import register_checkpoint_loader
     register_checkpoint_loader()
+    atomic_checkpoint_saves()
     _APPLIED = True

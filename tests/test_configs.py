@@ -73,7 +73,8 @@ def test_benchmark_configs_carry_the_released_settings(dataset, shot):
         assert cfg.model.loss_text.loss_weight == w
         assert cfg.optim_wrapper.optimizer.lr == lr
         assert cfg.optim_wrapper.optimizer.weight_decay == 1e-3
-        assert cfg.optim_wrapper.accumulative_counts == 4
+        assert cfg.train_cfg.episodes_per_step == 16
+        assert 'accumulative_counts' not in cfg.optim_wrapper
         # The rates themselves: tests/engine/test_lr_schedule.py.
         warmup, decay = cfg.param_scheduler
         assert warmup.start_factor == pytest.approx(warm / lr)

@@ -226,3 +226,89 @@ def test_corrupt_synthetic_video_fails_the_test_tool(tmp_path):
                     check=False)
     assert code != 0
     assert bad in out and 'Failed to load video' in out
+
+
+MARKER_CHECKPOINT = """
+import sys
+import torch
+class Marker:
+    def __reduce__(self):
+        return (open, (sys.argv[2], 'w'))
+torch.save(dict(meta=dict(iter=2, epoch=0), state_dict={},
+                message_hub={}, optimizer={}, code=Marker()), sys.argv[1])
+"""
+
+
+@pytest.fixture(scope='module')
+def marker_checkpoint(smoke_root):
+    """A checkpoint whose unpickling creates the file ``marker``."""
+    path, marker = smoke_root / 'code.pth', smoke_root / 'marker'
+    run([sys.executable, '-c', MARKER_CHECKPOINT,
+         str(path),
+         str(marker)], smoke_root)
+    return str(path), marker
+
+
+@pytest.mark.parametrize('entry',
+                         ['test', 'resume_path', 'load_from', 'resume_dir'])
+def test_checkpoint_that_runs_code_is_refused_everywhere(
+        smoke_root, marker_checkpoint, entry):
+    path, marker = marker_checkpoint
+    work_dir = smoke_root / f'wd_code_{entry}'
+    tool = 'test.py' if entry == 'test' else 'train.py'
+    args = dict(
+        test=[path],
+        resume_path=['--resume', path],
+        load_from=['--cfg-options', f'load_from={path}'],
+        resume_dir=['--resume'])[entry]
+    if entry == 'resume_dir':
+        work_dir.mkdir(exist_ok=True)
+        (work_dir / 'last_checkpoint').write_text(path)
+    for env in (None, '0'):
+        os.environ.pop('MMFSAR_TRUST_CHECKPOINTS', None)
+        if env is not None:
+            os.environ['MMFSAR_TRUST_CHECKPOINTS'] = env
+        try:
+            code, out = run([
+                sys.executable, f'{TOOLS}/{tool}', SMOKE, *args, '--work-dir',
+                str(work_dir)
+            ],
+                            smoke_root,
+                            check=False)
+        finally:
+            os.environ.pop('MMFSAR_TRUST_CHECKPOINTS', None)
+        assert code != 0
+        assert not marker.exists()
+        assert 'UntrustedCheckpointError' in out
+        assert f'pass --trust-checkpoint {path} to tools/train.py' in out
+
+
+def test_trust_checkpoint_names_the_file_to_unpickle(smoke_root,
+                                                     marker_checkpoint):
+    path, marker = marker_checkpoint
+    try:
+        run([
+            sys.executable, f'{TOOLS}/test.py', SMOKE, path, '--work-dir',
+            str(smoke_root / 'wd_code_trusted'), '--trust-checkpoint', path
+        ],
+            smoke_root,
+            check=False)
+        assert marker.exists()
+    finally:
+        if marker.exists():
+            marker.unlink()
+
+
+def test_run_whose_every_step_is_skipped_stops(smoke_root):
+    # A zero std turns every input into NaN or Inf.
+    code, out = run([
+        sys.executable, f'{TOOLS}/train.py', SMOKE, '--work-dir', 'wd_nan',
+        '--cfg-options', 'model.data_preprocessor.std=[0,0,0]'
+    ],
+                    smoke_root,
+                    check=False)
+    assert code != 0
+    assert ('FloatingPointError: 2 of the 2 optimizer steps before iteration '
+            '2 were skipped for non-finite loss or gradients') in out
+    assert not any(
+        name.startswith('best_') for name in os.listdir(smoke_root / 'wd_nan'))

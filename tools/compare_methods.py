@@ -85,9 +85,10 @@ def load_config(config: str, args):
 
 def count_parameters(cfg) -> int:
     """Trainable parameters of the model the config builds."""
-    import mmfsar  # noqa: F401
     from mmaction.registry import MODELS
     from mmengine.registry import init_default_scope
+
+    import mmfsar  # noqa: F401
     init_default_scope('mmaction')
     model = MODELS.build(cfg.model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

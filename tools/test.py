@@ -14,6 +14,7 @@ from mmengine.dist import get_rank  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmfsar  # noqa: E402,F401  (workarounds + registration first)
+from mmfsar.engine import checkpoint  # noqa: E402
 
 
 def parse_args():
@@ -35,6 +36,7 @@ def parse_args():
         help='also classify every query by the class texts alone (CLIP '
         'zero-shot, no support video) on the same episodes, and report '
         'fewshot/text_accuracy beside fewshot/accuracy')
+    checkpoint.add_trust_argument(parser)
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -76,6 +78,7 @@ def merge_args(cfg: Config, args) -> Config:
     if args.text_baseline:
         cfg.test_cfg['text_baseline'] = True
     cfg.load_from = args.checkpoint
+    checkpoint.add_trusted_checkpoints(cfg, args.trust_checkpoint)
     return cfg
 
 

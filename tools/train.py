@@ -13,6 +13,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmfsar  # noqa: E402,F401  (workarounds + registration first)
+from mmfsar.engine import checkpoint  # noqa: E402
 
 
 def parse_args():
@@ -27,6 +28,7 @@ def parse_args():
         const='auto',
         help='resume from this checkpoint, or without a path from the '
         'latest checkpoint in the work dir')
+    checkpoint.add_trust_argument(parser)
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -85,7 +87,8 @@ def merge_args(cfg: Config, args) -> Config:
                            'FiniteOptimWrapper'):
             raise ValueError(f'--amp does not support optim_wrapper.type='
                              f'{wrapper!r}')
-        cfg.optim_wrapper.pop('on_nonfinite', None)
+        for key in ('on_nonfinite', 'max_consecutive_skips', 'max_skip_share'):
+            cfg.optim_wrapper.pop(key, None)
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
@@ -106,6 +109,7 @@ def merge_args(cfg: Config, args) -> Config:
     cfg.randomness = randomness
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    checkpoint.add_trusted_checkpoints(cfg, args.trust_checkpoint)
     return cfg
 
 

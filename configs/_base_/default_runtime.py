@@ -14,8 +14,10 @@ default_hooks = dict(
         interval=20,
         ignore_last=False,
         log_metric_by_epoch=False),
+    # mmengine's CheckpointHook with atomic saves: a failed or killed save
+    # leaves the previous checkpoint (and last_checkpoint) intact.
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=1000,
         by_epoch=False,
         save_best='fewshot/accuracy',

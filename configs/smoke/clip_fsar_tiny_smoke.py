@@ -6,8 +6,8 @@ _base_ = [
     '../_base_/schedules/clip_fsar_adam.py', './smoke_data.py'
 ]
 
-train_cfg = dict(max_iters=4, val_interval=2)
-optim_wrapper = dict(optimizer=dict(lr=1e-3), accumulative_counts=1)
+train_cfg = dict(max_iters=4, val_interval=2, episodes_per_step=1)
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [
     dict(
         type='LinearLR',

@@ -1,4 +1,4 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
-from .metrics import FewShotAccuracy
+from .metrics import FewShotAccuracy, check_finite_logits
 
-__all__ = ['FewShotAccuracy']
+__all__ = ['FewShotAccuracy', 'check_finite_logits']

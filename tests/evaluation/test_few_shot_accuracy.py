@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmaction.structures import ActionDataSample
 
-from mmfsar.evaluation import FewShotAccuracy
+from mmfsar.evaluation import FewShotAccuracy, check_finite_logits
 
 
 def query(episode, label, class_id, pred):
@@ -93,3 +93,29 @@ def test_text_baseline_accuracy_from_records(tmp_path):
     assert line['query_paths'] == ['a/2.mp4', 'c/2.mp4']
     assert line['text_preds'] == [0, 1]
     assert sum(line['scores'], []) == pytest.approx([0.9, 0.1, 0.2, 0.8])
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_non_finite_scores_are_an_error_naming_the_episode(bad):
+    metric = FewShotAccuracy()
+    samples = episodes()
+    samples[3]['pred_score'] = torch.tensor([bad, 0.])
+    metric.process(None, samples[:2])
+    with pytest.raises(FloatingPointError, match=r'episode\(s\): episode 1'):
+        metric.process(None, samples[2:])
+    # Nothing of the bad batch was scored.
+    assert len(metric.results) == 1
+
+
+def test_check_finite_logits_names_the_episodes():
+    logits = torch.zeros(4, 6, 3)
+    check_finite_logits(logits, [10, 11, 12, 13])
+    logits[1, 5, 2] = float('nan')
+    logits[3, 0, 0] = -float('inf')
+    with pytest.raises(FloatingPointError) as err:
+        check_finite_logits(logits, [10, 11, 12, 13])
+    assert '2 episode(s): episode 11, 13.' in str(err.value)
+    with pytest.raises(FloatingPointError, match='episode 13'):
+        check_finite_logits(logits[3:].numpy(), [13])
+    with pytest.raises(ValueError, match='4 episodes of logits for 3'):
+        check_finite_logits(logits, [1, 2, 3])

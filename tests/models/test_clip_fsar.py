@@ -32,7 +32,10 @@ def test_output_shapes(shots, queries):
     assert data['inputs'].shape == (2 * 5 * (shots + queries), 4, 3, 32, 32)
     losses = model(**data, mode='loss')
     assert set(losses) == {'loss_fsl', 'loss_text', 'acc'}
-    assert losses['loss_fsl'].dim() == 0 and 0 <= losses['acc'] <= 1
+    assert losses['loss_fsl'].dim() == 0
+    # The accuracy of the 2 * 5 * queries training queries.
+    hits = losses['acc'].item() * 2 * 5 * queries
+    assert hits == pytest.approx(round(hits), abs=1e-4)
     model.eval()
     with torch.no_grad():
         preds = model(**model.data_preprocessor(batch, False), mode='predict')

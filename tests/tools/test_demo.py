@@ -1,11 +1,15 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 """``tools/demo.py`` end to end, shortened: a small synthetic benchmark, a
 few training episodes, 20 test episodes."""
+import json
+import math
 import os
 import os.path as osp
 import re
 import subprocess
 import sys
+
+import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools')
@@ -41,14 +45,21 @@ def test_demo_trains_tests_both_ways_and_plots(tmp_path):
         r'  text only \(class names, no support video\): ([\d.]+) \+- '
         r'([\d.]+)', out)
     assert summary, out[-3000:]
-    assert all(0 <= float(x) <= 100 for x in summary.groups())
     for name in ('training_curves.png', 'test_per_class_accuracy.png'):
         with open(osp.join(work, name), 'rb') as f:
             assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     # Both test runs recorded one line per episode, and saw the overrides
     # given for training (here the OTAM temperature).
-    for name in ('test', 'test_reversed'):
+    printed = [float(x) for x in summary.groups()]
+    for i, name in enumerate(('test', 'test_reversed')):
         with open(osp.join(work, f'{name}.jsonl')) as f:
-            assert sum(1 for _ in f) == 20
+            accs = [json.loads(line)['accuracy'] for line in f]
+        assert len(accs) == 20
+        # The printed accuracy and CI are those of the recorded episodes.
+        mean = sum(accs) / 20
+        std = math.sqrt(sum((a - mean)**2 for a in accs) / 20)
+        assert printed[2 * i] == pytest.approx(mean, abs=0.005)
+        assert printed[2 * i + 1] == pytest.approx(
+            1.96 * std / math.sqrt(20), abs=0.005)
         with open(osp.join(work, name, 'clip_fsar_synthetic_1shot.py')) as f:
             assert 'lbda=0.25' in f.read()

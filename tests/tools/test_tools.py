@@ -115,6 +115,25 @@ def test_dist_test_two_processes_equals_one(trained):
     assert single == double
 
 
+def test_dist_train_derives_accumulation_from_the_world_size(smoke_root):
+    port = str(29600 + os.getpid() % 1000)
+    _, out = run([
+        'env', f'PORT={port}', 'bash', f'{TOOLS}/dist_train.sh', SMOKE, '2',
+        '--work-dir', 'wd_dist_train', '--cfg-options',
+        'train_cfg.episodes_per_step=4'
+    ], smoke_root)
+    assert ('4 episodes per optimizer step (train_cfg.episodes_per_step=4) '
+            '= 2 process(es) x 1 episode(s) per iteration x 2 accumulated '
+            'iteration(s); 4 iterations make 2 optimizer steps.') in out
+    # Adam stepped once per 2 iterations.
+    for iteration, steps in ((2, 1), (4, 2)):
+        ckpt = torch.load(
+            smoke_root / 'wd_dist_train' / f'iter_{iteration}.pth',
+            weights_only=True)
+        state = ckpt['optimizer']['state'].values()
+        assert {float(s['step']) for s in state} == {steps}
+
+
 def write_external_config(folder):
     """A downstream config outside the repository: MMAction2's own runtime,
     mmfsar's model, schedule and smoke data by path."""

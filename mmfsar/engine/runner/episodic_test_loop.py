@@ -16,8 +16,8 @@ from torch.utils.data import DataLoader, Dataset
 from mmfsar.datasets.collate import stacked_in_transit
 from mmfsar.datasets.episodic_dataset import (EpisodicDataset, first_use,
                                               is_random_pipeline, local_seed)
-from mmfsar.evaluation.metrics.few_shot_accuracy import \
-    query_samples_to_records
+from mmfsar.evaluation.metrics.few_shot_accuracy import (
+    check_finite_logits, query_samples_to_records)
 from ..hooks.class_names_hook import ensure_class_names_hook
 from ..rng import preserved_rng
 from .episodic_train_loop import unwrap_model
@@ -116,22 +116,6 @@ def _gather_rows(local: Optional[Dict[str, torch.Tensor]], indices: Sequence,
             padded[:len(indices)] = local[key].to(device)
         out[key] = torch.cat(all_gather(padded))[keep][order]
     return out
-
-
-def check_finite_logits(logits: torch.Tensor, episodes: Sequence[int]) -> None:
-    """Refuse to score non-finite logits (E, N*Q, N), naming the episode.
-
-    A NaN logit would otherwise be scored as class 0, which looks like a
-    plausible accuracy of 1/N.
-    """
-    finite = torch.isfinite(logits).flatten(1).all(dim=1)
-    if bool(finite.all()):
-        return
-    bad = [int(episodes[i]) for i in torch.nonzero(~finite).flatten()]
-    raise FloatingPointError(
-        f'Non-finite logits in {len(bad)} of {len(logits)} episodes, first '
-        f'in episode {bad[0]} (episodes {bad[:10]}): the model produced NaN '
-        'or Inf; check the checkpoint and the input videos.')
 
 
 def _reverse_query_frames(data_batch: dict) -> dict:
@@ -267,13 +251,6 @@ class EpisodicTestLoop(BaseLoop):
                 data_batch = _reverse_query_frames(data_batch)
             with autocast(enabled=self.fp16):
                 outputs = self.runner.model.test_step(data_batch)
-            for sample in outputs:
-                if not bool(torch.isfinite(sample.pred_score).all()):
-                    raise FloatingPointError(
-                        'Non-finite scores for a query of episode '
-                        f"{sample.metainfo['episode_idx']}: the model "
-                        'produced NaN or Inf; check the checkpoint and the '
-                        'input videos.')
             records = self._full_records(model, dataset, data_batch, outputs)
             self.evaluator.process(data_samples=records, data_batch=None)
             self.runner.call_hook(

@@ -153,10 +153,46 @@ class FewShotAccuracy(BaseMetric):
         return metrics
 
 
+def check_finite_logits(logits, episode_indices: Sequence[int]) -> None:
+    """Refuse to score episodes whose logits are NaN or infinite.
+
+    ``argmax`` of NaN logits is class 0, which would be scored as a
+    prediction (accuracy 1/N); the episodes are named instead.
+
+    Args:
+        logits (Tensor | np.ndarray): Logits of E episodes, shape
+            (E, N*Q, N).
+        episode_indices (Sequence[int]): The E episodes' indices.
+
+    Raises:
+        FloatingPointError: Naming the episodes with non-finite logits.
+    """
+    if hasattr(logits, 'detach'):
+        finite = logits.detach().isfinite().flatten(1).all(1).cpu().numpy()
+    else:
+        finite = np.isfinite(np.asarray(logits)).reshape(len(logits),
+                                                         -1).all(1)
+    if len(finite) != len(episode_indices):
+        raise ValueError(f'{len(finite)} episodes of logits for '
+                         f'{len(episode_indices)} episode indices')
+    if finite.all():
+        return
+    bad = [int(episode_indices[i]) for i in np.flatnonzero(~finite)]
+    shown = ', '.join(map(str, bad[:10])) + (', ...' if len(bad) > 10 else '')
+    raise FloatingPointError(
+        f'Non-finite logits (NaN or Inf) for {len(bad)} episode(s): episode '
+        f'{shown}. The model cannot be scored on them; check the checkpoint '
+        '(non-finite weights or BatchNorm statistics) and the inputs.')
+
+
 def query_samples_to_records(data_samples: Sequence) -> List[dict]:
     """Group query samples by ``episode_idx`` into episode records, with
     the softmax scores and (when the samples carry it) each query's
-    ``data_idx``."""
+    ``data_idx``.
+
+    Raises:
+        FloatingPointError: If a query's ``pred_score`` is not finite.
+    """
     episodes: 'OrderedDict[int, list]' = OrderedDict()
     for sample in data_samples:
         if hasattr(sample, 'to_dict'):
@@ -165,12 +201,14 @@ def query_samples_to_records(data_samples: Sequence) -> List[dict]:
                             []).append(sample)
     records = []
     for idx, samples in episodes.items():
+        scores = [np.asarray(s['pred_score']) for s in samples]
+        check_finite_logits(np.stack(scores)[None], [idx])
         labels = [_scalar(s['gt_label']) for s in samples]
         class_of = {
             lbl: _scalar(_meta(s, 'class_id'))
             for lbl, s in zip(labels, samples)
         }
-        scores = np.stack([np.asarray(s['pred_score']) for s in samples])
+        scores = np.stack(scores)
         record = dict(
             episode_idx=idx,
             class_ids=[class_of[k] for k in sorted(class_of)],
