@@ -16,7 +16,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REGISTERED = {
     MODELS: [
         'CLIPFSAR', 'OpenCLIPVisual', 'OpenCLIPTextEncoder',
-        'PrototypeModulationHead', 'VideoTextLoss'
+        'PrototypeModulationHead', 'VideoTextLoss', 'HyRSMHead'
     ],
     DATASETS: ['EpisodicDataset'],
     METRICS: ['FewShotAccuracy'],

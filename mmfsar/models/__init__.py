@@ -1,12 +1,14 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 from .backbones import OpenCLIPTextEncoder, OpenCLIPVisual, ResNetFrames
-from .heads import BaseFewShotHead, OTAMHead, PrototypeModulationHead
+from .heads import (BaseFewShotHead, HyRSMHead, OTAMHead,
+                    PrototypeModulationHead)
 from .losses import VideoTextLoss
 from .recognizers import CLIPFSAR, FewShotRecognizer
 from .utils import cosine_similarity_eps, otam_distance
 
 __all__ = [
-    'BaseFewShotHead', 'CLIPFSAR', 'FewShotRecognizer', 'OTAMHead',
-    'OpenCLIPTextEncoder', 'OpenCLIPVisual', 'PrototypeModulationHead',
-    'ResNetFrames', 'VideoTextLoss', 'cosine_similarity_eps', 'otam_distance'
+    'BaseFewShotHead', 'CLIPFSAR', 'FewShotRecognizer', 'HyRSMHead',
+    'OTAMHead', 'OpenCLIPTextEncoder', 'OpenCLIPVisual',
+    'PrototypeModulationHead', 'ResNetFrames', 'VideoTextLoss',
+    'cosine_similarity_eps', 'otam_distance'
 ]

@@ -1,9 +1,12 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
-from .base_few_shot_head import BaseFewShotHead, class_mean
+from .base_few_shot_head import BaseFewShotHead, class_mean, episode_class_ids
+from .hyrsm_head import (HyRSMHead, temporal_coherence_loss,
+                         temporal_coherence_targets)
 from .otam_head import OTAMHead
 from .prototype_modulation_head import ModulationLayer, PrototypeModulationHead
 
 __all__ = [
-    'BaseFewShotHead', 'ModulationLayer', 'OTAMHead',
-    'PrototypeModulationHead', 'class_mean'
+    'BaseFewShotHead', 'HyRSMHead', 'ModulationLayer', 'OTAMHead',
+    'PrototypeModulationHead', 'class_mean', 'episode_class_ids',
+    'temporal_coherence_loss', 'temporal_coherence_targets'
 ]
