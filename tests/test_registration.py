@@ -16,7 +16,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REGISTERED = {
     MODELS: [
         'CLIPFSAR', 'OpenCLIPVisual', 'OpenCLIPTextEncoder',
-        'PrototypeModulationHead', 'VideoTextLoss', 'HyRSMHead'
+        'PrototypeModulationHead', 'VideoTextLoss', 'HyRSMHead', 'MoLoHead'
     ],
     DATASETS: ['EpisodicDataset'],
     METRICS: ['FewShotAccuracy'],
