@@ -1,0 +1,40 @@
+# HyRSM++, SSv2-Small, 5-way 1-shot, ImageNet ResNet-50: the released
+# HyRSMplusplus_SSv2_Small_1shot_v1.yaml (head CNN_HyRSM_plusplus_1shot,
+# TRAIN.* values in model.head, 8 - K = 7 training queries per class).
+_base_ = [
+    './_base_/default_runtime.py', './_base_/models/hyrsm_r50.py',
+    './_base_/datasets/ssv2_small_fsar.py',
+    './_base_/datasets/fsar_query_augmentation.py',
+    './_base_/schedules/resnet_fsl_adam.py'
+]
+
+seed = 18
+randomness = dict(seed=seed)
+model = dict(
+    head=dict(
+        num_classes=64,
+        position_a=10.0,
+        position_b=1.0,
+        loss_class_weight=0.2,
+        loss_temporal_weight=0.3,
+        window_size=3,
+        temporal_balance=23.0,
+        balance_coefficient=10.0))
+train_dataloader = dict(
+    dataset=dict(
+        episode_seed=seed,
+        num_queries=7,
+        query_pipeline={{_base_.segment_query_pipeline}}))
+optim_wrapper = dict(optimizer=dict(lr=1e-4))
+param_scheduler = [
+    dict(
+        type='CLIPFSARLR',
+        warmup_start_lr=2e-5,
+        steps_iter=1500,
+        steps=[0, 4, 8],
+        lrs=[1, 0.1, 0.01],
+        double_count_epoch=False,
+        by_epoch=False)
+]
+train_cfg = dict(max_iters=20000, val_interval=1000)
+default_hooks = dict(checkpoint=dict(interval=1000))
