@@ -1,6 +1,9 @@
 # HyRSM++, UCF101, 5-way 1-shot, ImageNet ResNet-50: the released
 # HyRSMplusplus_UCF101_1shot_v1.yaml (head CNN_HyRSM_plusplus_1shot,
 # TRAIN.* values in model.head, 8 - K = 7 training queries per class).
+# The released TEST.BATCH_SIZE 2 on its NUM_GPUS 4 makes a test loader
+# batch of int(2 / 4) = 0, which PyTorch refuses; how episodes are batched
+# does not change the results, so the dataset base's batching stays.
 _base_ = [
     './_base_/default_runtime.py', './_base_/models/hyrsm_r50.py',
     './_base_/datasets/ucf101_fsar.py',
