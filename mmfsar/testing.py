@@ -1,8 +1,11 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
-"""Small generated video datasets for tests and smoke runs."""
+"""Small generated video datasets, tiny models and references for tests
+and smoke runs."""
+import math
 import os
 import os.path as osp
-from typing import Dict, Optional, Tuple
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -231,3 +234,51 @@ def cached_episode_logits(head,
                                                            -1), support_labels,
             rows[num_episodes * num_support:].view(num_episodes,
                                                    num_query), num_ways)
+
+
+def released_lr(step: int, base: float, warm: float, steps_iter: int,
+                steps: Sequence[float], lrs: Sequence[float],
+                double_count: bool) -> float:
+    """The released codebase's learning rate at an iteration, from its
+    formula: the position is ``e = step / steps_iter`` "epochs" (the
+    released code adds ``floor(step / steps_iter)``, counting the epoch
+    twice), with a linear warm-up from ``warm`` while ``e < 1`` and
+    ``base * lrs[k]`` from ``steps[k]`` on."""
+    epoch = step / steps_iter
+    if double_count:
+        epoch += math.floor(step / steps_iter)
+    if epoch < 1:
+        return warm + (base - warm) * epoch
+    return base * lrs[max(k for k, s in enumerate(steps) if s <= epoch)]
+
+
+def scheduled_lrs(cfg, released: bool = False) -> List[float]:
+    """The learning rate of every training iteration of a config, from its
+    mmengine ``param_scheduler`` (with ``released=True``, its
+    ``MultiStepLR`` milestones replaced by ``cfg.released_milestones``, as
+    the configs document for parity with the released runs)."""
+    import torch
+    from mmaction.registry import PARAM_SCHEDULERS
+    from mmengine.optim import OptimWrapper
+    param = torch.nn.Parameter(torch.zeros(1))
+    optim = OptimWrapper(
+        torch.optim.SGD([param], lr=cfg.optim_wrapper.optimizer.lr))
+    decays = [s for s in cfg.param_scheduler if s['type'] == 'MultiStepLR']
+    milestones = list(cfg.released_milestones) if released else None
+    schedulers = []
+    for sched in cfg.param_scheduler:
+        sched = dict(sched, optimizer=optim)
+        if milestones is not None and sched['type'] == 'MultiStepLR':
+            count = len(sched['milestones']) if len(decays) == 1 else 1
+            sched['milestones'], milestones = (milestones[:count],
+                                               milestones[count:])
+        schedulers.append(PARAM_SCHEDULERS.build(sched))
+    lrs = []
+    with warnings.catch_warnings():
+        # Only the rates are stepped, without optimizer steps.
+        warnings.filterwarnings('ignore', 'Detected call of')
+        for _ in range(cfg.train_cfg.max_iters):
+            lrs.append(optim.param_groups[0]['lr'])
+            for sched in schedulers:
+                sched.step()
+    return lrs

@@ -17,7 +17,7 @@ REGISTERED = {
         'CLIPFSAR', 'FewShotRecognizer', 'OpenCLIPVisual',
         'OpenCLIPTextEncoder', 'ResNetFrames', 'PrototypeModulationHead',
         'VideoTextLoss', 'OTAMHead', 'TRXHead', 'FewShotTSNHead',
-        'CrossTransformerHead'
+        'CrossTransformerHead', 'HyRSMHead', 'MoLoHead'
     ],
     DATASETS: ['EpisodicDataset'],
     METRICS: ['FewShotAccuracy'],

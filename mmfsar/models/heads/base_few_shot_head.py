@@ -368,3 +368,25 @@ class VideoTokenHead(BaseFewShotHead):
                 k: v.shape[1:]
                 for k, v in tokens.items()
             })
+
+
+def episode_class_ids(extra: dict, num_classes: int) -> Tensor:
+    """Training-split class ids of an episode's videos, support then query,
+    shape (E, N*K + N*Q), from the ``extra`` of ``BaseFewShotHead.loss``.
+
+    Refuses a head classifier whose width ``num_classes`` differs from the
+    number of training classes.
+    """
+    if 'support_class_ids' not in extra:
+        raise ValueError('A classification loss over the training classes '
+                         'needs support_class_ids and query_class_ids in '
+                         'the extra arguments of head.loss '
+                         '(FewShotRecognizer passes them).')
+    actual = extra.get('num_classes', num_classes)
+    if actual != num_classes:
+        raise ValueError(
+            f'model.head.num_classes={num_classes} but the training split '
+            f'has {actual} classes; set model.head.num_classes to the '
+            'number of training classes.')
+    return torch.cat([extra['support_class_ids'], extra['query_class_ids']],
+                     dim=1)

@@ -1,0 +1,8 @@
+# HyRSM++, HMDB51, 5-way 3-shot: the released
+# HyRSMplusplus_HMDB51_3shot_v1.yaml, the 2-shot recipe with K = 3.
+_base_ = ['./hyrsm_hmdb51_2shot.py']
+
+shots = 3
+train_dataloader = dict(dataset=dict(num_shots=shots, num_queries=8 - shots))
+val_dataloader = dict(dataset=dict(num_shots=shots))
+test_dataloader = dict(dataset=dict(num_shots=shots))
