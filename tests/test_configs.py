@@ -123,3 +123,44 @@ def test_synthetic_head_comparison_changes_only_the_head(method):
         **recognizer.data_preprocessor(batch, True), mode='loss')
     assert set(losses) == {'loss_fsl', 'acc'}
     assert torch.isfinite(losses['loss_fsl'])
+
+
+BASELINE_HEADS = dict(
+    otam=('OTAMHead', dict(lbda=0.1)),
+    trx=('TRXHead', dict(in_channels=2048)),
+    tsn=('FewShotTSNHead', dict()),
+    cross_transformer=('CrossTransformerHead', dict(in_channels=2048)))
+
+
+@pytest.mark.parametrize('method', list(BASELINE_HEADS))
+@pytest.mark.parametrize('dataset', list(RELEASED))
+@pytest.mark.parametrize('shot', [1, 5])
+def test_baseline_configs_are_the_hyrsm_recipe_with_their_head(
+        method, dataset, shot):
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', f'{method}_{dataset}_{shot}shot.py'))
+    recipe = Config.fromfile(
+        osp.join(REPO, 'configs', f'hyrsm_{dataset}_{shot}shot.py'))
+    head_type, values = BASELINE_HEADS[method]
+    assert dict(cfg.model.head) == dict(type=head_type, **values)
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg',
+                'train_dataloader', 'test_dataloader', 'randomness'):
+        assert cfg[key] == recipe[key], key
+    assert cfg.model.backbone == recipe.model.backbone
+    assert cfg.model.backbone.pretrained == 'IMAGENET1K_V1'
+    assert cfg.model.data_preprocessor == recipe.model.data_preprocessor
+    train = cfg.train_dataloader.dataset
+    assert (train.num_shots, train.num_queries) == (shot, 8 - shot)
+
+
+@pytest.mark.parametrize('method', list(BASELINE_HEADS))
+def test_baseline_model_builds_without_downloading(method):
+    from mmaction.registry import MODELS
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', f'{method}_hmdb51_1shot.py'))
+    model = MODELS.build(cfg.model)
+    assert type(model.head).__name__ == BASELINE_HEADS[method][0]
+    assert not model.with_text
+    # The whole ResNet-50 is fine-tuned, as in the released baselines.
+    backbone = sum(p.numel() for p in model.backbone.parameters())
+    assert backbone == 23508032

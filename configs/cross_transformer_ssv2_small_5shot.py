@@ -1,0 +1,12 @@
+# CrossTransformer as the authors' CNN_CrossTransformer, SSv2-Small, 5-way
+# 5-shot, ImageNet ResNet-50. The authors' repository ships no config for this
+# baseline; like every baseline config here it takes the released HyRSM++
+# recipe of the same dataset and shot count (hyrsm_ssv2_small_5shot.py:
+# backbone, 0.45/0.225 normalisation, optimiser, schedule, iterations, 5-shot
+# training episodes with 3 queries per class, sampling and query augmentation)
+# and swaps the head, without HyRSM++'s auxiliary losses. docs/methods.md lists
+# what each baseline head computes.
+_base_ = ['./hyrsm_ssv2_small_5shot.py']
+
+model = dict(
+    head=dict(_delete_=True, type='CrossTransformerHead', in_channels=2048))
