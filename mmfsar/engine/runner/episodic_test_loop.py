@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from mmfsar.datasets.collate import stacked_in_transit
 from mmfsar.datasets.episodic_dataset import (EpisodicDataset, first_use,
-                                              is_random_pipeline, local_seed)
+                                              local_seed)
 from mmfsar.evaluation.metrics.few_shot_accuracy import (
     check_finite_logits, query_samples_to_records)
 from ..hooks.class_names_hook import ensure_class_names_hook
@@ -322,19 +322,19 @@ class EpisodicTestLoop(BaseLoop):
 
     # ------------------------------------------------------------- cached
     def _check_pipeline(self, dataset: EpisodicDataset) -> None:
-        random_pipes = [
-            p for p in (dataset.pipeline, dataset.query_pipeline)
-            if p is not None and is_random_pipeline(p)
-        ]
-        if not random_pipes:
+        random_names = dataset.random_transforms()
+        if not random_names:
             return
         if not self.fixed_view:
             raise ValueError(
-                'The evaluation pipeline is random (random frame sampling, '
-                'crop, flip or colour jitter), so caching one feature per '
-                'video would not match end-to-end evaluation. Use a '
-                'deterministic test pipeline (FewShotSampleFrames with '
-                'test_mode=True, CenterCrop), or set cache_features=False '
+                'The evaluation pipeline is random, or not known to be '
+                f'deterministic ({", ".join(random_names)}), so caching one '
+                'feature per video could '
+                'differ from end-to-end evaluation. Use a deterministic test '
+                'pipeline (FewShotSampleFrames with test_mode=True, '
+                'CenterCrop), declare your own deterministic transforms '
+                'with dataset.deterministic_transforms=[names], or set '
+                'cache_features=False '
                 'to draw new views per episode as the released code does, '
                 'or set fixed_view=True to encode one fixed random view per '
                 'video.')

@@ -116,7 +116,9 @@ class EpisodicTrainLoop(IterBasedTrainLoop):
     def _skip_trained_batches(self) -> None:
         sampler = getattr(self.dataloader, 'sampler', None)
         if hasattr(sampler, 'set_start'):
-            sampler.set_start(self._iter * self.dataloader.batch_size)
+            # The runner built the sampler before it restored the seed.
+            sampler.set_start(
+                self._iter * self.dataloader.batch_size, seed=self.runner.seed)
             self.dataloader_iterator = _InfiniteDataloaderIterator(
                 self.dataloader)
             print_log(
