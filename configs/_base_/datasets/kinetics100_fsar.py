@@ -1,6 +1,6 @@
 # Kinetics-100 few-shot splits (64 train, 12 val, 24 test classes of 100
 # clips), prepared by tools/data/build_fsar_annotations.py --dataset
-# kinetics100: videos under data_root as train_256/<class>/<clip>.mp4 and
+# kinetics100: videos under data_root as train_256/<class>/<clip> and
 # val_256/..., annotations in data_root/annotations. See docs/settings.md.
 _base_ = ['./fsar_episodes.py']
 
