@@ -7,6 +7,5 @@ from .runner import EpisodicTestLoop, EpisodicTrainLoop, FewShotRunner
 __all__ = [
     'AtomicCheckpointHook', 'ClassNamesHook', 'EpisodicTestLoop',
     'EpisodicTrainLoop', 'FewShotRunner', 'FiniteOptimWrapper',
-    'RandomStateHook',
-    'SafeCheckpointHook'
+    'RandomStateHook', 'SafeCheckpointHook'
 ]
