@@ -6,10 +6,13 @@ mmengine evaluates ``data_root + '/videos'`` while it parses the base file
 that writes it, so a child config or ``--cfg-options data_root=X`` could
 not move the data of an inherited dataset. mmfsar's dataset configs write
 ``'${data_root}/videos'`` instead: the placeholder names a top-level key of
-the final config and is replaced by :func:`resolve_placeholders` when the
-runner is built (``FewShotRunner``, the ``runner_type`` of
-``configs/_base_/default_runtime.py``), after every merge.
+the final config and is replaced after every merge: by
+:func:`resolve_placeholders` when the runner is built (``FewShotRunner``,
+the ``runner_type`` of ``configs/_base_/default_runtime.py``), and by
+:func:`resolve_dataloader` when mmfsar's episodic loops build their
+dataloaders under any runner.
 """
+import copy
 import os.path as osp
 import re
 from typing import Any, Dict, List, Optional
@@ -100,6 +103,19 @@ def resolve_placeholders(cfg):
     return cfg
 
 
+def resolve_dataloader(cfg, dataloader: Any, name: str) -> Any:
+    """A copy of one dataloader config with its ``${key}`` placeholders
+    replaced from the top-level keys of ``cfg`` (see
+    :func:`resolve_placeholders`); anything but a dict is returned as is.
+
+    Raises:
+        PlaceholderError: naming ``name`` and the key.
+    """
+    if not isinstance(dataloader, dict):
+        return dataloader
+    return _resolve(cfg, copy.deepcopy(dataloader), name)
+
+
 def find_placeholder(value: Any, where: str) -> Optional[str]:
     """The first ``where.key: '...${x}...'`` under ``value``, or None."""
     if isinstance(value, str):
@@ -127,11 +143,10 @@ def check_resolved(value: Any, where: str) -> None:
     if found:
         raise PlaceholderError(
             f'{found} holds an unresolved ${{...}} placeholder. mmfsar '
-            "resolves them when the runner is built with runner_type="
-            "'FewShotRunner' (set by mmfsar's configs/_base_/"
-            'default_runtime.py; add it to a config that inherits '
-            "mmaction's runtime instead), or call mmfsar.utils."
-            'resolve_placeholders(cfg) before building datasets yourself.')
+            'resolves them in its episodic loops (EpisodicTrainLoop, '
+            'EpisodicTestLoop) and in FewShotRunner; code that builds '
+            'datasets from a config itself calls '
+            'mmfsar.utils.resolve_placeholders(cfg) first.')
 
 
 def config_dir() -> str:

@@ -63,4 +63,4 @@ def test_unresolved_placeholder_is_refused(tmp_path):
                 ann_file='${ann_root}/test.txt',
                 pipeline=[]))
     assert "ann_file='${ann_root}/test.txt'" in str(err.value)
-    assert 'FewShotRunner' in str(err.value)
+    assert 'resolve_placeholders(cfg)' in str(err.value)

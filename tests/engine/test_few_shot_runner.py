@@ -43,3 +43,27 @@ def test_unknown_placeholder_stops_the_runner(tmp_path):
     assert 'val_dataloader.dataset.dataset.ann_file holds the placeholder ' \
         "${val_root}, but the config has no top-level key 'val_root'" in str(
             err.value)
+
+
+def test_loops_resolve_under_a_plain_runner(smoke_root, tmp_path, monkeypatch):
+    """Without runner_type (a config on MMAction2's runtime, or
+    ``Runner.from_cfg``), mmfsar's loops resolve their own dataloader."""
+    from mmengine.runner import Runner
+    data = str(smoke_root / 'data' / 'smoke')
+    monkeypatch.chdir(tmp_path)  # no ./data here
+    cfg = Config.fromfile(SMOKE)
+    cfg.pop('runner_type')
+    cfg.merge_from_dict(
+        dict(
+            data_root=data,
+            work_dir=str(tmp_path / 'wd'),
+            test_dataloader=dict(dataset=dict(num_episodes=4))))
+    runner = Runner.from_cfg(cfg)
+    assert type(runner) is Runner
+    assert runner.test()['fewshot/num_episodes'] == 4
+    loader = runner.test_loop.dataloader
+    assert loader.dataset.dataset.ann_file == f'{data}/annotations/test.txt'
+    cfg.val_dataloader.dataset.dataset.ann_file = '${val_root}/val.txt'
+    message = r'val_dataloader\.dataset\.dataset\.ann_file holds the '
+    with pytest.raises(PlaceholderError, match=message + r'placeholder \$'):
+        Runner.from_cfg(cfg).val_loop

@@ -146,7 +146,6 @@ def write_external_config(folder):
     '{REPO}/configs/smoke/smoke_data.py',
 ]
 custom_imports = dict(imports=['mmfsar'], allow_failed_imports=False)
-runner_type = 'FewShotRunner'
 model = dict(head=dict(num_layers=2))
 train_cfg = dict(max_iters=2, val_interval=2)
 optim_wrapper = dict(accumulative_counts=1)

@@ -21,6 +21,7 @@ from mmfsar.evaluation.metrics.few_shot_accuracy import (
 from ..hooks.class_names_hook import ensure_class_names_hook
 from ..rng import preserved_rng
 from .episodic_train_loop import unwrap_model
+from .few_shot_runner import resolve_loop_dataloader
 
 # Token key under which the cached loop carries each video's mean frame
 # feature for the text-only baseline (removed before the head sees tokens).
@@ -184,7 +185,7 @@ class EpisodicTestLoop(BaseLoop):
                  fp16: bool = False,
                  reverse_queries: bool = False,
                  text_baseline: bool = False) -> None:
-        super().__init__(runner, dataloader)
+        super().__init__(runner, resolve_loop_dataloader(runner, dataloader))
         ensure_class_names_hook(runner)
         if isinstance(evaluator, (dict, list)):
             self.evaluator = runner.build_evaluator(evaluator)

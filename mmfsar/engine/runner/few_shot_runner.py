@@ -4,7 +4,23 @@ import copy
 from mmaction.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmfsar.utils import resolve_placeholders
+from mmfsar.utils import resolve_dataloader, resolve_placeholders
+
+LOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def resolve_loop_dataloader(runner, dataloader):
+    """The dataloader config a runner hands a loop, with its ``${key}``
+    placeholders resolved against ``runner.cfg``.
+
+    mmfsar's episodic loops call this, so that a runner built without
+    ``runner_type='FewShotRunner'`` (``Runner.from_cfg``, a config on
+    MMAction2's runtime) reads the same paths.
+    """
+    name = next((key for key in LOADER_KEYS
+                 if getattr(runner, f'_{key}', None) is dataloader),
+                'dataloader')
+    return resolve_dataloader(runner.cfg, dataloader, name)
 
 
 @RUNNERS.register_module()
