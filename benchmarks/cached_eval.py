@@ -211,6 +211,8 @@ def main(argv=None) -> None:
     if not osp.exists(config):
         config = osp.join(REPO_ROOT, args.config)
     cfg = Config.fromfile(config)
+    from mmfsar.utils import resolve_placeholders
+    resolve_placeholders(cfg)  # '${data_root}' paths, before reading them
     keep = args.work_dir is not None
     work_dir = osp.abspath(args.work_dir) if keep else tempfile.mkdtemp(
         prefix='mmfsar_cached_eval_')

@@ -1,4 +1,4 @@
-# CLIP-FSAR, HMDB51, 5-way 1-shot, CLIP ViT-B/16 (SPEC 6.1). The hyper-
+# CLIP-FSAR, HMDB51, 5-way 1-shot, CLIP ViT-B/16 (docs/settings.md). The hyper-
 # parameters are the released HMDB51 ones (released for RN50; the authors
 # published no ViT-B/16 config); see clip_fsar_hmdb51_1shot_rn50.py.
 _base_ = [

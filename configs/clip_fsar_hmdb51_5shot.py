@@ -1,4 +1,4 @@
-# CLIP-FSAR, HMDB51, 5-way 5-shot, CLIP ViT-B/16 (SPEC 6.1, 9.1): the
+# CLIP-FSAR, HMDB51, 5-way 5-shot, CLIP ViT-B/16 (docs/settings.md): the
 # released 5-shot recipe trains on 1-shot episodes exactly like the 1-shot
 # config and evaluates 5-shot episodes, averaging the raw features of the
 # shots before prototype modulation (MERGE_BEFORE).

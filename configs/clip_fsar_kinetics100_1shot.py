@@ -1,6 +1,7 @@
-# CLIP-FSAR, Kinetics-100, 5-way 1-shot, CLIP ViT-B/16 (SPEC 6.1). The hyper-
-# parameters are the released Kinetics-100 ones (released for RN50; the authors
-# published no ViT-B/16 config); see clip_fsar_kinetics100_1shot_rn50.py.
+# CLIP-FSAR, Kinetics-100, 5-way 1-shot, CLIP ViT-B/16 (docs/settings.md). The
+# hyper-parameters are the released Kinetics-100 ones (released for RN50; the
+# authors published no ViT-B/16 config); see
+# clip_fsar_kinetics100_1shot_rn50.py.
 _base_ = [
     './_base_/default_runtime.py', './_base_/models/clip_fsar_vit-b16.py',
     './_base_/datasets/kinetics100_fsar.py',

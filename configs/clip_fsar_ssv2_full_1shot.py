@@ -1,6 +1,6 @@
-# CLIP-FSAR, SSv2-Full, 5-way 1-shot, CLIP ViT-B/16 (SPEC 6.1). The hyper-
-# parameters are the released SSv2-Full ones (released for RN50; the authors
-# published no ViT-B/16 config); see clip_fsar_ssv2_full_1shot_rn50.py.
+# CLIP-FSAR, SSv2-Full, 5-way 1-shot, CLIP ViT-B/16 (docs/settings.md). The
+# hyper-parameters are the released SSv2-Full ones (released for RN50; the
+# authors published no ViT-B/16 config); see clip_fsar_ssv2_full_1shot_rn50.py.
 _base_ = [
     './_base_/default_runtime.py', './_base_/models/clip_fsar_vit-b16.py',
     './_base_/datasets/ssv2_full_fsar.py',

@@ -36,10 +36,14 @@
 # dataloader worker (about 30% faster on 2 cores).
 _base_ = [
     './_base_/default_runtime.py', './_base_/models/clip_fsar_tiny.py',
-    './_base_/schedules/clip_fsar_adam.py'
+    './_base_/schedules/clip_fsar_adam.py',
+    './_base_/datasets/fsar_episodes.py'
 ]
 
+# The benchmarks' episode template over tools/data/make_synthetic_fsar.py's
+# layout: annotations next to the videos.
 data_root = 'data/synthetic'
+ann_root = '${data_root}'
 num_frames = 8
 model = dict(
     backbone=dict(
@@ -64,66 +68,17 @@ test_pipeline = [
     dict(type='PackActionInputs')
 ]
 train_dataloader = dict(
-    batch_size=1,
     num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='EpisodeSampler'),
-    collate_fn=dict(type='episode_collate'),
     dataset=dict(
-        type='EpisodicDataset',
-        num_ways=5,
-        num_shots=1,
         num_queries=2,
         num_episodes=100000,
-        episode_seed=0,
-        dataset=dict(
-            type='VideoDataset',
-            ann_file=data_root + '/train.txt',
-            data_prefix=dict(video=data_root),
-            metainfo=dict(classes=data_root + '/train_classes.txt'),
-            pipeline=train_pipeline)))
+        dataset=dict(pipeline=train_pipeline)))
 val_dataloader = dict(
-    batch_size=1,
     num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='episode_collate'),
-    dataset=dict(
-        type='EpisodicDataset',
-        num_ways=5,
-        num_shots=1,
-        num_queries=1,
-        num_episodes=300,
-        episode_seed=0,
-        dataset=dict(
-            type='VideoDataset',
-            ann_file=data_root + '/val.txt',
-            data_prefix=dict(video=data_root),
-            metainfo=dict(classes=data_root + '/val_classes.txt'),
-            pipeline=test_pipeline,
-            test_mode=True)))
+    dataset=dict(num_episodes=300, dataset=dict(pipeline=test_pipeline)))
 test_dataloader = dict(
-    batch_size=1,
     num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='episode_collate'),
-    dataset=dict(
-        type='EpisodicDataset',
-        num_ways=5,
-        num_shots=1,
-        num_queries=1,
-        num_episodes=1000,
-        episode_seed=0,
-        dataset=dict(
-            type='VideoDataset',
-            ann_file=data_root + '/test.txt',
-            data_prefix=dict(video=data_root),
-            metainfo=dict(classes=data_root + '/test_classes.txt'),
-            pipeline=test_pipeline,
-            test_mode=True)))
-val_evaluator = dict(type='FewShotAccuracy')
-test_evaluator = dict(type='FewShotAccuracy')
+    dataset=dict(num_episodes=1000, dataset=dict(pipeline=test_pipeline)))
 
 train_cfg = dict(max_iters=3200, val_interval=400, episodes_per_step=1)
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.))

@@ -9,10 +9,11 @@ from . import compat
 
 compat.apply()
 
-from . import datasets, engine, evaluation, models  # noqa: E402
+from . import datasets, engine, evaluation, models, utils  # noqa: E402
+from .utils import config_path  # noqa: E402
 from .version import __version__, version_info  # noqa: E402
 
 __all__ = [
-    '__version__', 'compat', 'datasets', 'engine', 'evaluation', 'models',
-    'version_info'
+    '__version__', 'compat', 'config_path', 'datasets', 'engine', 'evaluation',
+    'models', 'utils', 'version_info'
 ]

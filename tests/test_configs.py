@@ -1,10 +1,14 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
+import argparse
 import glob
+import os
 import os.path as osp
 
 import pytest
 from mmaction.registry import DATASETS
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
+
+from mmfsar.utils import resolve_placeholders
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
@@ -12,8 +16,8 @@ CONFIGS = sorted(
     glob.glob(osp.join(REPO, 'configs', 'smoke', 'clip_fsar_*.py')))
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
-# SPEC 6.1: w, base LR, warm-up start LR, steps_iter, decay epochs,
-# iterations, validation interval, seed.
+# The released per-dataset settings (docs/settings.md): w, base LR, warm-up
+# start LR, steps_iter, decay epochs, iterations, validation interval, seed.
 RELEASED = {
     'hmdb51': (1.2, 1e-5, 1e-6, 700, [0, 4, 6], 5000, 300, 0),
     'ucf101': (1.5, 2e-6, 1e-7, 600, [0, 4, 6], 3000, 100, 0),
@@ -23,16 +27,20 @@ RELEASED = {
 }
 
 
-@pytest.fixture(scope='module')
-def annotations(tmp_path_factory):
-    """Placeholder annotations: 70 classes x 12 videos."""
-    root = tmp_path_factory.mktemp('ann')
-    (root / 'ann.txt').write_text(''.join(f'c{c}/v{i}.mp4 {c}\n'
-                                          for c in range(70)
-                                          for i in range(12)))
-    (root / 'classes.txt').write_text(''.join(f'class {c}\n'
-                                              for c in range(70)))
-    return root
+def write_placeholder_split(ann_file, classes_file, video_root, num=8):
+    """``num`` classes x 12 empty placeholder videos (nothing decodes
+    them) and the annotation and class-name files listing them."""
+    os.makedirs(osp.dirname(ann_file), exist_ok=True)
+    lines = []
+    for c in range(num):
+        os.makedirs(osp.join(video_root, f'c {c}'), exist_ok=True)
+        for i in range(12):
+            open(osp.join(video_root, f'c {c}', f'v{i}.mp4'), 'w').close()
+            lines.append(f'c {c}/v{i}.mp4 {c}\n')
+    with open(ann_file, 'w') as f:
+        f.writelines(lines)
+    with open(classes_file, 'w') as f:
+        f.writelines(f'class {c}\n' for c in range(num))
 
 
 def test_every_benchmark_has_both_shots_and_backbones():
@@ -44,22 +52,37 @@ def test_every_benchmark_has_both_shots_and_backbones():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_loads_and_builds_its_datasets(path, annotations):
+def test_data_root_moves_every_dataloader(path, tmp_path):
+    """One ``data_root`` (as --cfg-options sets it) reaches the three
+    dataloaders, which build from the placeholder tree under it (video
+    paths with spaces, the val and test videos checked on disk)."""
     cfg = Config.fromfile(path)
     assert cfg.custom_imports['imports'] == ['mmfsar']
+    assert cfg.runner_type == 'FewShotRunner'
     assert cfg.train_cfg.type == 'EpisodicTrainLoop'
     assert cfg.val_cfg.type == cfg.test_cfg.type == 'EpisodicTestLoop'
+    root = str(tmp_path / 'my_copy')
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    cfg.merge_from_dict(
+        parser.parse_args(['--cfg-options', f'data_root={root}']).cfg_options)
+    cfg = resolve_placeholders(cfg)
     for loader in LOADERS:
         dataset_cfg = cfg[loader].dataset
         assert dataset_cfg.type == 'EpisodicDataset'
         inner = dataset_cfg.dataset
-        inner.ann_file = str(annotations / 'ann.txt')
-        inner.data_prefix = dict(video=str(annotations))
-        inner.metainfo = dict(classes=str(annotations / 'classes.txt'))
+        assert inner.type == 'FewShotVideoDataset'
+        paths = (inner.ann_file, inner.data_prefix.video,
+                 inner.metainfo.classes)
+        assert all(p.startswith(root + '/') or p == root for p in paths), paths
+        write_placeholder_split(inner.ann_file, inner.metainfo.classes,
+                                inner.data_prefix.video)
         dataset = DATASETS.build(dataset_cfg)
         episode = dataset.get_episode(len(dataset) - 1)
         assert len(episode['class_ids']) == dataset.num_ways
         assert dataset.test_mode == (loader != 'train_dataloader')
+        assert dataset.check_videos == dataset.test_mode
+        assert dataset.video_key(episode['query'][0]).startswith('c ')
 
 
 @pytest.mark.parametrize('dataset', list(RELEASED))

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 from mmaction.registry import (DATA_SAMPLERS, DATASETS, HOOKS, LOOPS, METRICS,
-                               MODELS, OPTIM_WRAPPERS, TRANSFORMS)
+                               MODELS, OPTIM_WRAPPERS, RUNNERS, TRANSFORMS)
 from mmengine.registry import FUNCTIONS
 
 import mmfsar
@@ -19,7 +19,7 @@ REGISTERED = {
         'VideoTextLoss', 'OTAMHead', 'TRXHead', 'FewShotTSNHead',
         'CrossTransformerHead', 'HyRSMHead', 'MoLoHead'
     ],
-    DATASETS: ['EpisodicDataset'],
+    DATASETS: ['EpisodicDataset', 'FewShotVideoDataset'],
     METRICS: ['FewShotAccuracy'],
     LOOPS: ['EpisodicTrainLoop', 'EpisodicTestLoop'],
     TRANSFORMS: ['FewShotSampleFrames', 'VideoColorJitter'],
@@ -30,6 +30,7 @@ REGISTERED = {
     ],
     OPTIM_WRAPPERS: ['FiniteOptimWrapper'],
     FUNCTIONS: ['episode_collate'],
+    RUNNERS: ['FewShotRunner'],
 }
 
 

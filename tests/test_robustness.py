@@ -73,7 +73,7 @@ def dataset(root, test_mode, **kwargs):
             num_queries=2,
             num_episodes=50,
             dataset=dict(
-                type='VideoDataset',
+                type='FewShotVideoDataset',
                 ann_file=str(root / 'ann.txt'),
                 data_prefix=dict(video=str(root)),
                 metainfo=dict(classes=str(root / 'classes.txt')),
@@ -92,10 +92,19 @@ def find_episode(ds, data_idx, avoid=()):
     raise AssertionError('no such episode')
 
 
+def test_missing_test_video_stops_the_run_at_start(videos):
+    with pytest.raises(FileNotFoundError) as err:
+        dataset(videos, test_mode=True)
+    assert '1 of the 12 videos' in str(err.value)
+    assert f'{videos}/c2/v0.mp4 (line 9)' in str(err.value)
+
+
 @pytest.mark.parametrize('bad,text', [(6, 'Failed to load video'),
                                       (8, 'Video file not found')])
 def test_bad_video_stops_with_file_and_episode(videos, bad, text):
-    ds = dataset(videos, test_mode=True)
+    # Training datasets are not checked at start: the missing video fails
+    # when an episode needs it.
+    ds = dataset(videos, test_mode=bad == 6, check_videos=False)
     idx = find_episode(ds, bad, avoid={6, 8} - {bad})
     with pytest.raises(VideoLoadError) as err:
         ds[idx]

@@ -4,6 +4,10 @@ _base_ = ['mmaction::_base_/default_runtime.py']
 # Registers mmfsar's modules (and applies its stack workarounds) in any
 # runner, including MMAction2's own tools/train.py.
 custom_imports = dict(imports=['mmfsar'], allow_failed_imports=False)
+# mmengine's Runner, after resolving the '${data_root}'-style placeholders
+# of the dataloaders against the final config (mmfsar's and MMAction2's
+# tools/train.py and tools/test.py build the runner named here).
+runner_type = 'FewShotRunner'
 
 default_hooks = dict(
     # The model gets the class names of the split it runs on.

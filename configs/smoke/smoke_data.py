@@ -1,8 +1,10 @@
 # Episodes over the small generated videos of
 # mmfsar.testing.make_video_dataset, read from ./data/smoke (relative to the
-# working directory): 3-way 1-shot, 4 frames of 32 px.
+# working directory): 3-way 1-shot, 4 frames of 32 px. The benchmarks'
+# template with smaller episodes and frames.
+_base_ = ['../_base_/datasets/fsar_episodes.py']
+
 data_root = 'data/smoke'
-ann_root = data_root + '/annotations'
 train_pipeline = [
     dict(type='DecordInit'),
     dict(type='FewShotSampleFrames', num_frames=4),
@@ -22,60 +24,22 @@ test_pipeline = [
     dict(type='PackActionInputs')
 ]
 train_dataloader = dict(
-    batch_size=1,
     num_workers=0,
-    sampler=dict(type='EpisodeSampler'),
-    collate_fn=dict(type='episode_collate'),
+    persistent_workers=False,
     dataset=dict(
-        type='EpisodicDataset',
         num_ways=3,
-        num_shots=1,
         num_queries=2,
         num_episodes=1000,
-        episode_seed=0,
-        dataset=dict(
-            type='VideoDataset',
-            ann_file=ann_root + '/train.txt',
-            data_prefix=dict(video=data_root),
-            metainfo=dict(classes=ann_root + '/train_classes.txt'),
-            pipeline=train_pipeline)))
+        dataset=dict(pipeline=train_pipeline)))
 val_dataloader = dict(
     batch_size=2,
     num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='episode_collate'),
+    persistent_workers=False,
     dataset=dict(
-        type='EpisodicDataset',
-        num_ways=3,
-        num_shots=1,
-        num_queries=1,
-        num_episodes=10,
-        episode_seed=0,
-        dataset=dict(
-            type='VideoDataset',
-            ann_file=ann_root + '/val.txt',
-            data_prefix=dict(video=data_root),
-            metainfo=dict(classes=ann_root + '/val_classes.txt'),
-            pipeline=test_pipeline,
-            test_mode=True)))
+        num_ways=3, num_episodes=10, dataset=dict(pipeline=test_pipeline)))
 test_dataloader = dict(
     batch_size=2,
     num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='episode_collate'),
+    persistent_workers=False,
     dataset=dict(
-        type='EpisodicDataset',
-        num_ways=3,
-        num_shots=1,
-        num_queries=1,
-        num_episodes=21,
-        episode_seed=0,
-        dataset=dict(
-            type='VideoDataset',
-            ann_file=ann_root + '/test.txt',
-            data_prefix=dict(video=data_root),
-            metainfo=dict(classes=ann_root + '/test_classes.txt'),
-            pipeline=test_pipeline,
-            test_mode=True)))
-val_evaluator = dict(type='FewShotAccuracy')
-test_evaluator = dict(type='FewShotAccuracy')
+        num_ways=3, num_episodes=21, dataset=dict(pipeline=test_pipeline)))

@@ -1,5 +1,8 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 import copy
+import hashlib
+import logging
+import os
 import os.path as osp
 import random
 from collections import defaultdict
@@ -11,24 +14,11 @@ from mmaction.registry import DATASETS
 from mmengine.dataset import BaseDataset, Compose
 from mmengine.logging import print_log
 
-# Transforms that draw random numbers even in a test pipeline.
-RANDOM_TRANSFORMS = ('RandomCrop', 'RandomResizedCrop', 'MultiScaleCrop',
-                     'Flip', 'ColorJitter', 'VideoColorJitter',
-                     'RandomErasing', 'RandomRescale', 'PytorchVideoWrapper',
-                     'ImgAug')
-
-
-def is_random_pipeline(pipeline: Compose) -> bool:
-    """Whether a pipeline can give a different view of a video each call."""
-    for transform in pipeline.transforms:
-        name = type(transform).__name__
-        if name in RANDOM_TRANSFORMS:
-            if name == 'Flip' and getattr(transform, 'flip_ratio', 1) == 0:
-                continue
-            return True
-        if getattr(transform, 'test_mode', True) is False:
-            return True
-    return False
+from mmfsar.utils import check_resolved
+from .episode_file import EPISODE_KEYS, EpisodeFileError, read_episode_file
+from .few_shot_video_dataset import AnnotationError
+from .pipeline_randomness import is_random_pipeline  # noqa: F401
+from .pipeline_randomness import random_transforms
 
 
 @contextmanager
@@ -64,16 +54,35 @@ def hash_keys(*parts) -> np.ndarray:
     applied to each part in turn. Sorting keys gives a uniformly random
     order of whatever they are drawn for, for whole batches of episodes at
     once (a NumPy ``Generator`` per episode costs ~100 us in Python).
+    ``uint64`` parts (e.g. :func:`stable_ids`) are used as they are, other
+    integers through their int64 two's complement.
     """
     key = np.zeros((), dtype=np.uint64)
     with np.errstate(over='ignore'):
         for part in parts:
-            x = key ^ (
-                np.asarray(part, dtype=np.int64).astype(np.uint64) + _GOLDEN)
+            part = np.asarray(part)
+            if part.dtype != np.uint64:
+                part = part.astype(np.int64).astype(np.uint64)
+            x = key ^ (part + _GOLDEN)
             x = (x ^ (x >> np.uint64(30))) * _MIX1
             x = (x ^ (x >> np.uint64(27))) * _MIX2
             key = x ^ (x >> np.uint64(31))
     return np.asarray(key)
+
+
+def stable_ids(names: Sequence[str]) -> np.ndarray:
+    """A stable 64-bit id per string: the first 8 bytes of its BLAKE2b
+    digest (UTF-8), the same on every machine, run and Python version.
+
+    Returns:
+        np.ndarray: uint64 ids, shape (len(names),).
+    """
+    return np.array([
+        int.from_bytes(
+            hashlib.blake2b(name.encode('utf-8'), digest_size=8).digest(),
+            'little') for name in names
+    ],
+                    dtype=np.uint64).reshape(len(names))
 
 
 def first_use(indices: Sequence[int],
@@ -101,18 +110,76 @@ class VideoLoadError(RuntimeError):
     """A video of an episode could not be read or processed."""
 
 
+def _check_not_empty(ann_file) -> None:
+    """Refuse an annotation file without a single non-blank line (mmengine
+    fails on it with ``need at least one array to concatenate``)."""
+    if not isinstance(ann_file, str) or not osp.isfile(ann_file):
+        return
+    with open(ann_file, encoding='utf-8', errors='replace') as f:
+        if not any(line.strip() for line in f):
+            raise AnnotationError(
+                f'Annotation file {ann_file} lists no videos (expected '
+                '`path label` lines).')
+
+
+def _check_distinct(ids: np.ndarray, what: str) -> None:
+    """Two different names with one 64-bit id would share their episodes;
+    at the sizes of video datasets that is a 1 in 10^9 event, but refuse
+    it rather than trust it."""
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError(f'Two different {what} have the same 64-bit id '
+                         '(BLAKE2b collision); rename one of them.')
+
+
+def _missing_report(path: str, where: str, classes: Dict[str, int],
+                    videos: Dict[str, int], wrong: List[str],
+                    num_episodes: int) -> str:
+    """What this copy lacks of an episode file, one item per line."""
+    sections = {
+        'classes missing from the class-name list': [
+            f'{name!r} (first needed on line {n})'
+            for name, n in classes.items()
+        ],
+        'videos missing from the annotation file':
+        [f'{video} (first needed on line {n})' for video, n in videos.items()],
+        'videos whose class differs':
+        wrong,
+    }
+    parts = [
+        f'This copy of the data{where} cannot evaluate the episodes of '
+        f'{path} ({num_episodes} episodes):'
+    ]
+    for title, items in sections.items():
+        if items:
+            more = len(items) - 50
+            shown = '\n    '.join(items[:50] + [f'... and {more} more'] *
+                                  (more > 0))
+            parts.append(f'  {len(items)} {title}:\n    {shown}')
+    return '\n'.join(parts)
+
+
 @DATASETS.register_module()
 class EpisodicDataset:
     """Turn any labelled MMAction2 dataset into N-way K-shot episodes.
 
     Index ``i`` is episode ``i``: N classes and K+Q distinct videos of each,
     support videos first, then queries, both in class order. The episode is
-    a pure function of ``(episode_seed, i)`` (and so is the randomness of a
-    training pipeline), never of global random state: every run, every
-    number of workers and every process count sees the same episode ``i``.
-    Validation and test episodes are therefore fixed by ``episode_seed``;
-    training episodes differ from index to index, and ``EpisodeSampler``
-    gives each rank its own indices.
+    a pure function of ``episode_seed``, ``i`` and the *names* involved:
+    the class names and each video's path relative to the data root (as the
+    annotation file writes it), never of line positions or of the data
+    root. A copy of a benchmark that lacks some videos therefore draws the
+    same episodes as the full copy, except those that need a missing video,
+    and two copies at different roots draw the same episodes. Every run,
+    number of workers and process count sees the same episode ``i``; the
+    randomness of a training pipeline is a function of ``(episode_seed, i)``
+    too. Validation and test episodes are therefore fixed by
+    ``episode_seed``; training episodes differ from index to index, and
+    ``EpisodeSampler`` gives each rank its own indices.
+
+    ``episodes_file`` evaluates the episodes of a file written by
+    ``tools/data/export_episodes.py`` instead (see
+    :mod:`mmfsar.datasets.episode_file`), refusing, with the list, when
+    this copy lacks a video or class the file needs.
 
     Each video goes through the wrapped dataset's own pipeline (or
     ``query_pipeline`` for queries). Its packed data sample carries the
@@ -122,18 +189,36 @@ class EpisodicDataset:
 
     Args:
         dataset (dict | BaseDataset): The wrapped dataset. It must have
-            labels and ``metainfo['classes']`` (e.g. a ``VideoDataset`` with
+            labels and ``metainfo['classes']`` (e.g. a
+            ``FewShotVideoDataset`` with
             ``metainfo=dict(classes='classes.txt')``).
         num_ways (int): N. Defaults to 5.
         num_shots (int): K. Defaults to 1.
         num_queries (int): Q, queries per class. Defaults to 1.
-        num_episodes (int): Length of the dataset. Defaults to 10000.
+        num_episodes (int): Length of the dataset. With ``episodes_file``,
+            the number of the file's episodes to use when smaller than the
+            file. Defaults to 10000.
         episode_seed (int): Seed of the episodes. Defaults to 0.
         query_pipeline (list[dict], optional): A different pipeline for
             query videos (Kinetics-100 query augmentation). Defaults to None.
         replace_bad_videos (bool): In training only, replace a video that
             fails to load by another video of the same class, with a
             warning. Defaults to False: the error stops the run.
+        deduplicate (bool): Keep only the first line of a video listed
+            more than once in the annotation file (same relative path and
+            label), logging how many lines were dropped. Defaults to False:
+            a duplicate is an error, since it could become the support and
+            the query of one episode.
+        check_videos (bool, optional): Check at initialisation that every
+            video exists, listing the missing ones. Defaults to None: check
+            in test mode (validation and test), not in training.
+        episodes_file (str, optional): Evaluate the episodes of this file
+            instead of drawing them. Its ways, shots and queries must be
+            ``num_ways``, ``num_shots`` and ``num_queries``. Defaults to
+            None.
+        deterministic_transforms (Sequence[str]): Class names of pipeline
+            transforms that the user declares deterministic, for the cached
+            evaluation (see :meth:`random_transforms`). Defaults to ().
         lazy_init (bool): Defer indexing the wrapped dataset. Defaults to
             False.
     """
@@ -147,12 +232,21 @@ class EpisodicDataset:
                  episode_seed: int = 0,
                  query_pipeline: Optional[List[dict]] = None,
                  replace_bad_videos: bool = False,
+                 deduplicate: bool = False,
+                 check_videos: Optional[bool] = None,
+                 episodes_file: Optional[str] = None,
+                 deterministic_transforms: Sequence[str] = (),
                  lazy_init: bool = False) -> None:
         self._classes_source = None
         if isinstance(dataset, dict):
+            check_resolved(dataset, 'dataset')
             classes = dataset.get('metainfo', {}).get('classes')
             if isinstance(classes, str):
                 self._classes_source = classes
+                if not osp.isfile(classes):
+                    raise AnnotationError(
+                        f'Class-name file not found: {classes}')
+            _check_not_empty(dataset.get('ann_file'))
             dataset = DATASETS.build(dataset)
         self.dataset = dataset
         for key, value in dict(
@@ -174,8 +268,15 @@ class EpisodicDataset:
                              'test result must not silently change data.')
         self.replace_bad_videos = replace_bad_videos
         self.num_replaced = 0
+        self.deduplicate = bool(deduplicate)
+        self.num_duplicates = 0
+        self.check_videos = self.test_mode if check_videos is None else bool(
+            check_videos)
+        self.episodes_file = episodes_file
+        self.deterministic_transforms = tuple(deterministic_transforms)
         self.query_pipeline = Compose(
             query_pipeline) if query_pipeline is not None else None
+        self._imported = None
         self._fully_initialized = False
         if not lazy_init:
             self.full_init()
@@ -196,43 +297,175 @@ class EpisodicDataset:
         """The support (and default query) pipeline."""
         return self.dataset.pipeline
 
+    def random_transforms(self) -> List[str]:
+        """The transforms of the support and query pipelines that may give
+        a different view of a video each time (empty when both pipelines
+        are deterministic).
+
+        Only MMAction2 transforms known to be deterministic, and frame
+        samplers with ``test_mode=True``, count as deterministic; any other
+        transform counts as random unless its class name is in
+        ``deterministic_transforms``.
+        """
+        found = []
+        for pipeline in (self.pipeline, self.query_pipeline):
+            if pipeline is not None:
+                found += random_transforms(pipeline,
+                                           self.deterministic_transforms)
+        return list(dict.fromkeys(found))
+
     def _where(self) -> str:
         ann = getattr(self.dataset, 'ann_file', None)
         return f' (ann_file={ann!r})' if ann else ''
 
+    def _line(self, data_idx: int) -> str:
+        """Where video ``data_idx`` is listed: its annotation line."""
+        line = self.dataset.get_data_info(int(data_idx)).get('ann_line')
+        return f'line {line}' if line is not None else f'entry {data_idx}'
+
+    def video_key(self, data_idx: int) -> str:
+        """The identity of a video of the wrapped dataset: its path relative
+        to the data root (``data_prefix``), with ``/`` separators, as the
+        annotation file lists it."""
+        return self._video_key(self.dataset.get_data_info(int(data_idx)))
+
+    def _video_key(self, info: dict) -> str:
+        path = osp.normpath(str(info.get('filename', info.get('frame_dir'))))
+        prefixes = getattr(self.dataset, 'data_prefix', None) or {}
+        for prefix in prefixes.values():
+            if prefix:
+                prefix = osp.normpath(prefix)
+                if path.startswith(prefix + os.sep):
+                    path = path[len(prefix) + 1:]
+                    break
+        return path.replace(os.sep, '/')
+
+    # -------------------------------------------------------------- indexing
     def full_init(self) -> None:
         """Index the videos of every class and validate the episode shape.
 
         Raises:
-            ValueError: On missing class names, a label without a name, a
-                class-name list that does not match the labels, fewer than
-                ``num_ways`` classes, or a class with fewer than
-                ``num_shots + num_queries`` videos.
+            ValueError: On missing, blank or duplicate class names, a label
+                without a name, a class-name list that does not match the
+                labels, a video listed twice (unless ``deduplicate``), a
+                missing video (with ``check_videos``), fewer than
+                ``num_ways`` classes, a class with fewer than
+                ``num_shots + num_queries`` videos, or an ``episodes_file``
+                that does not fit.
         """
         if self._fully_initialized:
             return
         self.dataset.full_init()
+        classes = self._checked_classes()
+        by_class: Dict[int, List[int]] = defaultdict(list)
+        keys: Dict[str, int] = {}
+        duplicates, conflicts = [], []
+        for idx in range(len(self.dataset)):
+            info = self.dataset.get_data_info(idx)
+            label = info.get('label')
+            key = self._video_key(info)
+            if not isinstance(label, (int, np.integer)):
+                raise ValueError(
+                    f'{key} ({self._line(idx)}) has label {label!r}; '
+                    'EpisodicDataset needs one int label per video' +
+                    self._where() + '.')
+            if not 0 <= label < len(classes):
+                raise ValueError(
+                    f'{key} ({self._line(idx)}) has label {label}, which '
+                    f'has no class name: the class-name list has '
+                    f'{len(classes)} names' + self._where() + '.')
+            first = keys.setdefault(key, idx)
+            if first != idx:
+                same = self.dataset.get_data_info(first)['label'] == label
+                (duplicates if same else conflicts).append((key, first, idx))
+                continue
+            by_class[int(label)].append(idx)
+        self._check_duplicates(duplicates, conflicts)
+        self._check_class_counts(classes, by_class)
+        self._class_indices = [
+            np.asarray(by_class[c], dtype=np.int64)
+            for c in range(len(classes))
+        ]
+        self._labels = np.full(len(self.dataset), -1, dtype=np.int64)
+        video_ids = np.zeros(len(self.dataset), dtype=np.uint64)
+        kept = np.concatenate(self._class_indices)
+        names = {idx: key for key, idx in keys.items()}
+        video_ids[kept] = stable_ids([names[i] for i in kept])
+        self._class_ids = stable_ids(classes)
+        _check_distinct(self._class_ids, 'class names')
+        _check_distinct(video_ids[kept], 'video paths')
+        longest = max(len(indices) for indices in self._class_indices)
+        # Videos of each class (padded with -1 to the longest class) and
+        # their stable ids, which key the episodes.
+        self._class_table = np.full((len(classes), longest), -1, np.int64)
+        self._id_table = np.zeros((len(classes), longest), np.uint64)
+        for label, indices in enumerate(self._class_indices):
+            self._labels[indices] = label
+            self._class_table[label, :len(indices)] = indices
+            self._id_table[label, :len(indices)] = video_ids[indices]
+        if self.check_videos:
+            self._check_videos_exist(kept)
+        if self.episodes_file is not None:
+            self._import_episodes(classes, keys)
+        self._fully_initialized = True
+
+    def _checked_classes(self) -> List[str]:
         classes = self.dataset.metainfo.get('classes')
+        source = self._classes_source or 'the class-name list'
         if not classes:
             raise ValueError(
                 'EpisodicDataset needs class names: give the wrapped '
                 "dataset metainfo=dict(classes='path/to/classes.txt')" +
                 self._where() + '.')
-        by_class: Dict[int, List[int]] = defaultdict(list)
-        for idx in range(len(self.dataset)):
-            info = self.dataset.get_data_info(idx)
-            label = info.get('label')
-            if not isinstance(label, (int, np.integer)):
-                raise ValueError(
-                    f'{info.get("filename", idx)} has label {label!r}; '
-                    'EpisodicDataset needs one int label per video' +
-                    self._where() + '.')
-            if not 0 <= label < len(classes):
-                raise ValueError(
-                    f'{info.get("filename", idx)} has label {label}, which '
-                    f'has no class name: the class-name list has '
-                    f'{len(classes)} names' + self._where() + '.')
-            by_class[int(label)].append(idx)
+        if isinstance(classes, str):
+            raise AnnotationError(f'Class-name file not found: {classes}')
+        classes = [str(name) for name in classes]
+        blank = [i + 1 for i, name in enumerate(classes) if not name.strip()]
+        if blank:
+            raise AnnotationError(f'{source}: blank class name on line(s) '
+                                  f'{", ".join(map(str, blank[:10]))}.')
+        lines = defaultdict(list)
+        for i, name in enumerate(classes):
+            lines[name].append(i + 1)
+        repeated = [(name, at) for name, at in lines.items() if len(at) > 1]
+        if repeated:
+            raise AnnotationError(
+                f'{source}: duplicate class names: ' +
+                '; '.join(f'{name!r} on lines {", ".join(map(str, at))}'
+                          for name, at in repeated[:10]) +
+                '. Each class needs its own name (the text encoder sees it, '
+                'and episodes are keyed on it).')
+        return classes
+
+    def _check_duplicates(self, duplicates: list, conflicts: list) -> None:
+        ann = getattr(self.dataset, 'ann_file', None) or 'the dataset'
+
+        def listing(pairs):
+            shown = '; '.join(f'{key!r} on {self._line(a)} and {self._line(b)}'
+                              for key, a, b in pairs[:10])
+            more = f' (and {len(pairs) - 10} more)' if len(pairs) > 10 else ''
+            return shown + more
+
+        if conflicts:
+            raise AnnotationError(
+                f'{ann} lists {len(conflicts)} video(s) twice with different '
+                f'labels: {listing(conflicts)}.')
+        if duplicates and not self.deduplicate:
+            raise AnnotationError(
+                f'{ann} lists {len(duplicates)} video(s) more than once: '
+                f'{listing(duplicates)}. A duplicate can be the support and '
+                'the query of one episode; remove the lines, or set '
+                'deduplicate=True to keep the first line of each.')
+        self.num_duplicates = len(duplicates)
+        if duplicates:
+            print_log(
+                f'deduplicate=True: ignored {len(duplicates)} duplicate '
+                f'line(s) of {ann}: {listing(duplicates)}.',
+                logger='current',
+                level=logging.WARNING)
+
+    def _check_class_counts(self, classes: List[str],
+                            by_class: Dict[int, List[int]]) -> None:
         source = f' in {self._classes_source!r}' if self._classes_source \
             else ''
         if len(by_class) != len(classes):
@@ -256,20 +489,94 @@ class EpisodicDataset:
                     f'{len(indices)} videos, fewer than num_shots + '
                     f'num_queries = {self.num_shots} + {self.num_queries} = '
                     f'{need}' + self._where() + '.')
-        self._class_indices = [
-            np.asarray(by_class[c], dtype=np.int64)
-            for c in range(len(classes))
-        ]
-        self._labels = np.empty(len(self.dataset), dtype=np.int64)
-        longest = max(len(indices) for indices in self._class_indices)
-        # Videos of each class, padded with -1 to the longest class.
-        self._class_table = np.full((len(classes), longest), -1, np.int64)
-        for label, indices in enumerate(self._class_indices):
-            self._labels[indices] = label
-            self._class_table[label, :len(indices)] = indices
-        self._fully_initialized = True
+
+    def _check_videos_exist(self, indices: np.ndarray) -> None:
+        missing = []
+        for idx in indices:
+            info = self.dataset.get_data_info(int(idx))
+            path = info.get('filename', info.get('frame_dir'))
+            if path is not None and not osp.exists(path):
+                missing.append(f'{path} ({self._line(idx)})')
+        if missing:
+            shown = '\n  '.join(missing[:20])
+            more = f'\n  ... and {len(missing) - 20} more' if len(
+                missing) > 20 else ''
+            raise FileNotFoundError(
+                f'{len(missing)} of the {len(indices)} videos listed in '
+                f'{getattr(self.dataset, "ann_file", "the dataset")} do not '
+                f'exist:\n  {shown}{more}\nRemove them from the annotation '
+                'file (tools/data/build_fsar_annotations.py lists only the '
+                'videos it finds), or fix data_root.')
+
+    def _import_episodes(self, classes: List[str], keys: Dict[str,
+                                                              int]) -> None:
+        """Map the episodes of ``episodes_file`` onto this dataset."""
+        path = self.episodes_file
+        records = read_episode_file(path)
+        by_name = {name: c for c, name in enumerate(classes)}
+        shape = (self.num_ways, self.num_ways * self.num_shots,
+                 self.num_ways * self.num_queries)
+        missing_classes, missing_videos, wrong = {}, {}, []
+        rows = []
+        for number, record in records:
+            where = f'Episode file {path}, line {number}'
+            names, support, query = (record[k] for k in EPISODE_KEYS)
+            found = (len(names), len(support), len(query))
+            if found != shape:
+                raise EpisodeFileError(
+                    f'{where}: {found[0]} classes, {found[1]} support and '
+                    f'{found[2]} query videos, but the dataset asks for '
+                    f'num_ways={self.num_ways}, num_shots={self.num_shots}, '
+                    f'num_queries={self.num_queries} ({shape[0]} classes, '
+                    f'{shape[1]} support and {shape[2]} query videos); set '
+                    'them to match the file.')
+            if len(set(names)) != len(names) or len(
+                    set(support + query)) != len(support + query):
+                raise EpisodeFileError(
+                    f'{where}: a class or video appears twice in the '
+                    'episode.')
+            row = []
+            slot_classes = [
+                names[i // self.num_shots] for i in range(len(support))
+            ]
+            slot_classes += [
+                names[i // self.num_queries] for i in range(len(query))
+            ]
+            for name in names:
+                if name not in by_name:
+                    missing_classes.setdefault(name, number)
+                row.append(by_name.get(name, -1))
+            for name, video in zip(slot_classes, support + query):
+                idx = keys.get(video)
+                if idx is None:
+                    missing_videos.setdefault(video, number)
+                elif name in by_name and self._labels[idx] != by_name[name]:
+                    wrong.append(
+                        f'{video!r} (line {number}: class {name!r}; '
+                        f'{self._line(idx)} of the annotation file: class '
+                        f'{classes[self._labels[idx]]!r})')
+                row.append(-1 if idx is None else idx)
+            rows.append(row)
+        if missing_classes or missing_videos or wrong:
+            raise EpisodeFileError(
+                _missing_report(path, self._where(), missing_classes,
+                                missing_videos, wrong, len(records)))
+        table = np.asarray(rows, dtype=np.int64)
+        n, nk = self.num_ways, self.num_ways * (1 + self.num_shots)
+        self._imported = dict(
+            class_ids=table[:, :n],
+            support=table[:, n:nk],
+            query=table[:, nk:])
+        if self.num_episodes > len(rows):
+            print_log(
+                f'num_episodes={self.num_episodes}, but {path} holds '
+                f'{len(rows)} episodes: evaluating those {len(rows)}.',
+                logger='current')
+        self.num_episodes = min(self.num_episodes, len(rows))
 
     def __len__(self) -> int:
+        if self.episodes_file is not None:
+            self.full_init()
         return self.num_episodes
 
     # ------------------------------------------------------------- episodes
@@ -290,9 +597,12 @@ class EpisodicDataset:
         of one random key per class, and the K+Q videos of each class as
         the K+Q smallest of one random key per video, the first K for
         support: uniformly random without replacement. The keys are
-        :func:`hash_keys` of ``(episode_seed, i, ...)``, so an episode
-        depends on its index alone, and a batch of episodes costs a few
-        array operations.
+        :func:`hash_keys` of ``(episode_seed, i, ...)`` and of the stable
+        id of each class name or video path (:func:`stable_ids`), so an
+        episode depends on its index and on those names alone, and a batch
+        of episodes costs a few array operations. Removing a video changes
+        only the episodes that drew it. With ``episodes_file``, the file's
+        episodes.
 
         Returns:
             dict[str, np.ndarray]: ``class_ids`` (E, N), ``support``
@@ -301,22 +611,34 @@ class EpisodicDataset:
         """
         self.full_init()
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        bad = idx[(idx < 0) |
-                  (idx >= self.num_episodes if self.test_mode else False)]
+        bounded = self.test_mode or self._imported is not None
+        bad = idx[(idx < 0) | (idx >= self.num_episodes if bounded else False)]
         if bad.size:
+            source = f' of {self.episodes_file}' if self._imported else ''
             raise IndexError(f'episode {int(bad[0])} out of range '
-                             f'[0, {self.num_episodes}).')
-        num_ways, need = self.num_ways, self.num_shots + self.num_queries
-        table = self._class_table
+                             f'[0, {self.num_episodes}){source}.')
+        num, num_ways = len(idx), self.num_ways
+        labels = np.arange(num_ways)
+        out = dict(
+            support_labels=np.tile(
+                np.repeat(labels, self.num_shots), (num, 1)),
+            query_labels=np.tile(
+                np.repeat(labels, self.num_queries), (num, 1)))
+        if self._imported is not None:
+            out.update({k: v[idx] for k, v in self._imported.items()})
+            return out
+        need = self.num_shots + self.num_queries
+        table, ids = self._class_table, self._id_table
         # Bound the (E, N, longest) key arrays to about 32 MiB.
         chunk = max(1, (1 << 22) // (num_ways * table.shape[1]))
         class_ids, videos = [], []
-        for start in range(0, len(idx), chunk):
+        for start in range(0, num, chunk):
             part = idx[start:start + chunk, None]
-            keys = hash_keys(self.episode_seed, part, 0, np.arange(len(table)))
-            ids = np.argsort(keys, axis=1, kind='stable')[:, :num_ways]
-            candidates = table[ids]
-            keys = hash_keys(self.episode_seed, part[..., None], 1, candidates)
+            keys = hash_keys(self.episode_seed, part, 0, self._class_ids)
+            chosen = np.argsort(keys, axis=1, kind='stable')[:, :num_ways]
+            candidates = table[chosen]
+            keys = hash_keys(self.episode_seed, part[..., None], 1,
+                             ids[chosen])
             keys[candidates < 0] = np.iinfo(np.uint64).max
             if table.shape[1] > need:
                 pick = np.argpartition(keys, need - 1, axis=-1)[..., :need]
@@ -325,21 +647,16 @@ class EpisodicDataset:
                 pick = np.take_along_axis(pick, order, -1)
             else:
                 pick = np.argsort(keys, axis=-1, kind='stable')
-            class_ids.append(ids)
+            class_ids.append(chosen)
             videos.append(np.take_along_axis(candidates, pick, -1))
-        num = len(idx)
         videos = np.concatenate(videos) if videos else np.empty(
             (0, num_ways, need), np.int64)
-        labels = np.arange(num_ways)
-        return dict(
+        out.update(
             class_ids=np.concatenate(class_ids) if class_ids else np.empty(
                 (0, num_ways), np.int64),
             support=videos[..., :self.num_shots].reshape(num, -1),
-            query=videos[..., self.num_shots:].reshape(num, -1),
-            support_labels=np.tile(
-                np.repeat(labels, self.num_shots), (num, 1)),
-            query_labels=np.tile(
-                np.repeat(labels, self.num_queries), (num, 1)))
+            query=videos[..., self.num_shots:].reshape(num, -1))
+        return out
 
     def video_labels(self, data_indices: Sequence[int]) -> np.ndarray:
         """Class ids of videos of the wrapped dataset."""

@@ -2,10 +2,10 @@
 from .hooks import (AtomicCheckpointHook, ClassNamesHook, RandomStateHook,
                     SafeCheckpointHook)
 from .optim_wrapper import FiniteOptimWrapper
-from .runner import EpisodicTestLoop, EpisodicTrainLoop
+from .runner import EpisodicTestLoop, EpisodicTrainLoop, FewShotRunner
 
 __all__ = [
     'AtomicCheckpointHook', 'ClassNamesHook', 'EpisodicTestLoop',
-    'EpisodicTrainLoop', 'FiniteOptimWrapper', 'RandomStateHook',
-    'SafeCheckpointHook'
+    'EpisodicTrainLoop', 'FewShotRunner', 'FiniteOptimWrapper',
+    'RandomStateHook', 'SafeCheckpointHook'
 ]

@@ -1,6 +1,7 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 import json
 import multiprocessing.reduction
+import os
 import os.path as osp
 import pickle
 import subprocess
@@ -14,7 +15,7 @@ import torch.multiprocessing  # noqa: F401 (tensor reductions for workers)
 from mmaction.registry import DATASETS
 from torch.utils.data import DataLoader
 
-from mmfsar.datasets import EpisodeSampler, episode_collate
+from mmfsar.datasets import EpisodeSampler, episode_collate, episodic_dataset
 
 PIPELINE = [
     dict(type='DecordInit'),
@@ -28,10 +29,15 @@ PIPELINE = [
 
 
 def write_annotations(root, counts, names=None, name='train'):
-    """An annotation file with ``counts[c]`` placeholder videos of class c."""
+    """An annotation file with ``counts[c]`` placeholder videos of class c
+    (empty files: nothing here decodes them)."""
     lines = [
         f'c{c}/v{i}.mp4 {c}' for c, n in enumerate(counts) for i in range(n)
     ]
+    for line in lines:
+        path = osp.join(root, line.split()[0])
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        open(path, 'w').close()
     ann = osp.join(root, f'{name}.txt')
     classes = osp.join(root, f'{name}_classes.txt')
     with open(ann, 'w') as f:
@@ -42,18 +48,28 @@ def write_annotations(root, counts, names=None, name='train'):
     return ann, classes
 
 
-def episodic(ann, classes, root='', pipeline=(), test_mode=True, **kwargs):
+def episodic(ann, classes, root=None, pipeline=(), test_mode=True, **kwargs):
     return DATASETS.build(
         dict(
             type='EpisodicDataset',
             dataset=dict(
-                type='VideoDataset',
+                type='FewShotVideoDataset',
                 ann_file=ann,
-                data_prefix=dict(video=root),
+                data_prefix=dict(
+                    video=osp.dirname(ann) if root is None else root),
                 metainfo=dict(classes=classes),
                 pipeline=list(pipeline),
                 test_mode=test_mode),
             **kwargs))
+
+
+@pytest.fixture
+def log(monkeypatch):
+    """The messages EpisodicDataset logs during the test, joined."""
+    messages = []
+    monkeypatch.setattr(episodic_dataset, 'print_log',
+                        lambda msg, *args, **kwargs: messages.append(msg))
+    return lambda: '\n'.join(messages)
 
 
 @pytest.fixture
@@ -149,7 +165,8 @@ from mmengine.registry import init_default_scope
 from mmaction.registry import DATASETS
 init_default_scope('mmaction')
 ds = DATASETS.build(dict(type='EpisodicDataset', episode_seed=5,
-    num_episodes=100, dataset=dict(type='VideoDataset', ann_file={ann!r},
+    num_episodes=100, dataset=dict(type='FewShotVideoDataset',
+    ann_file={ann!r}, data_prefix=dict(video={osp.dirname(ann)!r}),
     metainfo=dict(classes={classes!r}), pipeline=[], test_mode=True)))
 eps = [ds.get_episode(i) for i in range(1, 100, 2)]
 print(json.dumps([e['support'].tolist() + e['query'].tolist() for e in eps]))
@@ -293,7 +310,7 @@ def test_label_without_class_name(tmp_path):
         f.write('a\nb\nc\nd\ne\n')  # 5 names, label 5 has none
     with pytest.raises(
             ValueError,
-            match=r'c5/v0.mp4 has label 5, which has '
+            match=r'c5/v0.mp4 \(line 26\) has label 5, which has '
             'no class name: the class-name list has 5 names'):
         episodic(ann, classes)
 
@@ -316,3 +333,206 @@ def test_missing_class_names(tmp_path):
             dict(
                 type='EpisodicDataset',
                 dataset=dict(type='VideoDataset', ann_file=ann, pipeline=[])))
+
+
+def test_duplicate_videos_are_refused_naming_their_lines(tmp_path):
+    ann, classes = write_annotations(str(tmp_path), [4, 4, 4])
+    with open(ann, 'a') as f:
+        f.write('c1/v2.mp4 1\nc0/v0.mp4 0\n')
+    with pytest.raises(ValueError) as err:
+        episodic(ann, classes, num_ways=3)
+    message = str(err.value)
+    assert f'{ann} lists 2 video(s) more than once' in message
+    assert "'c1/v2.mp4' on line 7 and line 13" in message
+    assert "'c0/v0.mp4' on line 1 and line 14" in message
+    assert 'deduplicate=True' in message
+
+
+def test_deduplicate_keeps_first_lines_counts_and_logs(tmp_path, log):
+    # Every video listed twice, as in a concatenated annotation file: a
+    # duplicate could be the support and the query of one episode.
+    ann, classes = write_annotations(str(tmp_path), [3, 3, 3])
+    lines = open(ann).read()
+    with open(ann, 'w') as f:
+        f.write(lines + lines)
+    ds = episodic(
+        ann,
+        classes,
+        num_ways=3,
+        num_shots=1,
+        num_queries=2,
+        num_episodes=200,
+        deduplicate=True)
+    assert ds.num_duplicates == 9
+    assert 'ignored 9 duplicate line(s)' in log()
+    episodes = ds.get_episodes(np.arange(200))
+    used = np.concatenate([episodes['support'], episodes['query']], axis=1)
+    assert used.max() < 9  # first lines only
+    assert all(len(set(row)) == 9 for row in used.tolist())
+
+
+def test_duplicate_video_with_another_label_is_refused(tmp_path):
+    ann, classes = write_annotations(str(tmp_path), [4, 4, 4])
+    with open(ann, 'a') as f:
+        f.write('c1/v2.mp4 2\n')
+    with pytest.raises(
+            ValueError,
+            match='twice with different labels: '
+            "'c1/v2.mp4' on line 7 and line 13"):
+        episodic(ann, classes, num_ways=3, deduplicate=True)
+
+
+@pytest.mark.parametrize('names,message', [
+    (['run', 'jump', 'run', 'swim', 'jump'
+      ], "duplicate class names: 'run' on lines 1, 3; 'jump' on lines 2, 5"),
+    (['run', ' ', 'swim', 'a', 'b'], 'blank class name on line(s) 2'),
+])
+def test_bad_class_names_are_refused_naming_lines(tmp_path, names, message):
+    ann, classes = write_annotations(str(tmp_path), [4] * 5, names=names)
+    with pytest.raises(ValueError) as err:
+        episodic(ann, classes)
+    assert classes in str(err.value) and message in str(err.value)
+
+
+def test_missing_class_name_file(tmp_path):
+    ann, _ = write_annotations(str(tmp_path), [4] * 5)
+    with pytest.raises(ValueError, match='Class-name file not found: '):
+        episodic(ann, str(tmp_path / 'nope.txt'))
+
+
+def test_empty_annotation_file_is_named_for_any_dataset_type(tmp_path):
+    ann, classes = write_annotations(str(tmp_path), [4] * 5)
+    open(ann, 'w').close()
+    with pytest.raises(ValueError, match=f'Annotation file {ann} lists no '):
+        DATASETS.build(
+            dict(
+                type='EpisodicDataset',
+                dataset=dict(
+                    type='VideoDataset',
+                    ann_file=ann,
+                    metainfo=dict(classes=classes),
+                    pipeline=[])))
+
+
+def test_test_videos_are_checked_at_start(placeholder, tmp_path):
+    ann, classes, _ = placeholder
+    for name in ('c0/v3.mp4', 'c5/v1.mp4'):
+        (tmp_path / name).unlink()
+    with pytest.raises(FileNotFoundError) as err:
+        episodic(ann, classes)
+    message = str(err.value)
+    assert f'2 of the 89 videos listed in {ann} do not exist' in message
+    assert f'{tmp_path}/c0/v3.mp4 (line 4)' in message
+    assert f'{tmp_path}/c5/v1.mp4 (line 66)' in message
+    # Training data is checked only when asked (an episode that needs a
+    # missing video fails when it is loaded).
+    assert not episodic(ann, classes, test_mode=False).check_videos
+    with pytest.raises(FileNotFoundError):
+        episodic(ann, classes, test_mode=False, check_videos=True)
+
+
+def write_episode_file(path, records):
+    with open(path, 'w') as f:
+        f.writelines(json.dumps(r) + '\n' for r in records)
+    return str(path)
+
+
+def export(ds, num):
+    episodes = ds.get_episodes(np.arange(num))
+    return [
+        dict(
+            classes=[ds.class_names[c] for c in episodes['class_ids'][e]],
+            support=[ds.video_key(i) for i in episodes['support'][e]],
+            query=[ds.video_key(i) for i in episodes['query'][e]])
+        for e in range(num)
+    ]
+
+
+def test_imported_episodes_equal_the_exported_ones(placeholder, tmp_path, log):
+    ann, classes, _ = placeholder
+    kwargs = dict(num_ways=4, num_shots=2, num_queries=3)
+    ds = episodic(ann, classes, episode_seed=4, num_episodes=50, **kwargs)
+    path = write_episode_file(tmp_path / 'eps.jsonl', export(ds, 50))
+    # Another seed: the file decides, not the seed.
+    imported = episodic(ann, classes, episodes_file=path, **kwargs)
+    assert len(imported) == 50
+    assert 'num_episodes=10000, but' in log()
+    a, b = ds.get_episodes(np.arange(50)), imported.get_episodes(np.arange(50))
+    for key in a:
+        assert np.array_equal(a[key], b[key]), key
+    first = episodic(
+        ann, classes, episodes_file=path, num_episodes=20, **kwargs)
+    assert len(first) == 20
+    with pytest.raises(
+            IndexError, match=f'episode 20 out of range '
+            rf'\[0, 20\) of {path}'):
+        first.get_episodes([3, 20])
+    with pytest.raises(ValueError) as err:
+        episodic(ann, classes, episodes_file=path, num_ways=4, num_shots=1)
+    assert f'{path}, line 1: 4 classes, 8 support and 12 query' in str(
+        err.value)
+    assert 'num_ways=4, num_shots=1, num_queries=1' in str(err.value)
+
+
+def test_import_refuses_listing_what_this_copy_lacks(placeholder, tmp_path):
+    ann, classes, counts = placeholder
+    ds = episodic(ann, classes, num_episodes=100)
+    records = export(ds, 100)
+    path = write_episode_file(tmp_path / 'eps.jsonl', records)
+    # This copy lacks the first support video of episode 3 and of episode
+    # 7, and calls class 1 differently.
+    gone = {records[3]['support'][0], records[7]['support'][0]}
+    lines = [line for line in open(ann) if line.split()[0] not in gone]
+    with open(ann, 'w') as f:
+        f.writelines(lines)
+    names = [f'class {c}' for c in range(len(counts))]
+    names[1] = 'renamed'
+    with open(classes, 'w') as f:
+        f.write('\n'.join(names) + '\n')
+    uses_class_1 = next(i for i, r in enumerate(records)
+                        if 'class 1' in r['classes'])
+    with pytest.raises(ValueError) as err:
+        episodic(ann, classes, episodes_file=path)
+    message = str(err.value)
+    assert f'cannot evaluate the episodes of {path} (100 episodes)' in message
+    assert ('1 classes missing from the class-name list:\n    '
+            f"'class 1' (first needed on line {uses_class_1 + 1})") in message
+    assert '2 videos missing from the annotation file' in message
+    for video in gone:
+        assert video in message
+
+
+def test_import_refuses_a_video_of_another_class(placeholder, tmp_path):
+    ann, classes, _ = placeholder
+    ds = episodic(ann, classes, num_episodes=5)
+    records = export(ds, 5)
+    records[2]['classes'][0], records[2]['classes'][1] = (
+        records[2]['classes'][1], records[2]['classes'][0])
+    path = write_episode_file(tmp_path / 'eps.jsonl', records)
+    with pytest.raises(ValueError, match='4 videos whose class differs'):
+        episodic(ann, classes, episodes_file=path)
+
+
+def test_episode_sampler_seed_selects_the_stream(placeholder):
+    ann, classes, _ = placeholder
+    ds = episodic(ann, classes)
+
+    def first(sampler, n=4):
+        it = iter(sampler)
+        return [next(it) for _ in range(n)]
+
+    assert first(EpisodeSampler(ds)) == first(EpisodeSampler(ds, seed=0))
+    assert first(EpisodeSampler(ds, seed=0)) == [0, 1, 2, 3]
+    assert first(EpisodeSampler(
+        ds, seed=3)) == [3 << 32, (3 << 32) + 1, (3 << 32) + 2, (3 << 32) + 3]
+    train = episodic(ann, classes, test_mode=False)
+    a, b = (
+        train.get_episodes(first(EpisodeSampler(ds, seed=s), 20))
+        for s in (0, 3))
+    assert not np.array_equal(a['support'], b['support'])
+    # A resumed run puts the sampler back on the checkpoint's stream.
+    resumed = EpisodeSampler(ds, seed=1234)
+    resumed.set_start(2, seed=3)
+    assert first(resumed, 2) == [(3 << 32) + 2, (3 << 32) + 3]
+    with pytest.raises(ValueError, match=r'seed must be in \[0, 2\*\*31\)'):
+        EpisodeSampler(ds, seed=-1)

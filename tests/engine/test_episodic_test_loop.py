@@ -3,8 +3,8 @@ import json
 import os.path as osp
 
 import pytest
+from mmaction.registry import RUNNERS
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SMOKE = osp.join(REPO, 'configs', 'smoke', 'clip_fsar_tiny_smoke.py')
@@ -17,7 +17,7 @@ def build_runner(tmp_path, name, **options):
     cfg.test_dataloader.dataset.num_episodes = 240
     cfg.test_evaluator.out_file = str(tmp_path / f'{name}.jsonl')
     cfg.merge_from_dict(options)
-    return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
 
 
 def read(path):

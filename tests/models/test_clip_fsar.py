@@ -271,8 +271,8 @@ def test_openai_tag_selects_quick_gelu_without_download():
     (REPO + '/configs/_base_/models/clip_fsar_vit-b16.py', 89342465),
 ])
 def test_real_size_parameter_counts(config, expected):
-    # SPEC 1.1: 46,711,649 trainable parameters with RN50 (~38.3M visual +
-    # ~8.4M transformer + the scale), ~89.3M with ViT-B/16.
+    # docs/method.md: 46,711,649 trainable parameters with RN50 (~38.3M
+    # visual + ~8.4M transformer + the scale), ~89.3M with ViT-B/16.
     from mmengine.config import Config
     cfg = Config.fromfile(config)
     cfg.model.backbone.pretrained = None

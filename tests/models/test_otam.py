@@ -10,7 +10,7 @@ from mmfsar.models.utils import (cross_cosine_similarity_eps,
 
 
 def naive_otam(dists, lbda):
-    """OTAM written cell by cell from SPEC 3 with Python floats."""
+    """OTAM written cell by cell from docs/method.md with Python floats."""
     rows, cols = len(dists), len(dists[0])
     d = [[0.0] + list(r) + [0.0] for r in dists]
     c = [[0.0] * (cols + 2) for _ in range(rows)]

@@ -11,7 +11,7 @@ from mmfsar.testing import cached_episode_logits, random_episode_features
 
 
 def manual_layer(layer, x):
-    """One Transformer_v1 block written out from SPEC 2.1 (eval mode)."""
+    """One Transformer_v1 block written out from docs/method.md (eval mode)."""
     y = F.layer_norm(x, x.shape[-1:], layer.norm.weight, layer.norm.bias)
     q, k, v = (
         y @ lin.weight.T for lin in (layer.to_q, layer.to_k, layer.to_v))
@@ -142,7 +142,7 @@ def test_default_architecture_matches_released_code():
     assert layer.to_q.bias is None and layer.to_out[0].bias is not None
     assert layer.ffn[0].out_features == 2048
     assert layer.to_out[1].p == 0.2 and layer.ffn[2].p == 0.05
-    # SPEC 1.1: about 8.4M parameters for D = 1024.
+    # docs/method.md: about 8.4M parameters for D = 1024.
     assert sum(p.numel() for p in head.parameters()) == 8394752
 
 

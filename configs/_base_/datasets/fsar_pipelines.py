@@ -1,7 +1,7 @@
-# CLIP-FSAR frame pipelines (SPEC 1.2, 6.3, 6.4): 8 frames in TSN-style
-# segments, squashed to 256x256, a random 224 crop in training and the
-# centre 224 crop in test. CLIP mean/std are applied by the model's data
-# preprocessor.
+# CLIP-FSAR frame pipelines (docs/method.md, "Frames"): 8 frames in
+# TSN-style segments, squashed to 256x256, a random 224 crop in training
+# and the centre 224 crop in test. CLIP mean/std are applied by the
+# model's data preprocessor.
 train_pipeline = [
     dict(type='DecordInit'),
     dict(type='FewShotSampleFrames', num_frames=8, mode='segment'),

@@ -1,75 +1,9 @@
-# SSv2-Small few-shot splits (SPEC 7): 5-way episodes over the split files,
-# prepared by tools/data/build_fsar_annotations.py --dataset ssv2_small.
-# Videos under data_root: <video id>.mp4 (converted from .webm).
-_base_ = ['./fsar_pipelines.py']
+# SSv2-Small few-shot splits (64 train, 12 val, 24 test classes of 100
+# videos), prepared by tools/data/build_fsar_annotations.py --dataset
+# ssv2_small: videos under data_root as listed in the annotation files
+# (20bn-something-something-v2/<id>.webm, or converted .mp4), shared with
+# SSv2-Full. See docs/settings.md.
+_base_ = ['./fsar_episodes.py']
 
-dataset_type = 'VideoDataset'
 data_root = 'data/ssv2'
-ann_root = 'data/ssv2/annotations/ssv2_small'
-
-# Training: 5-way 1-shot episodes with 5 queries per class, one per GPU
-# per iteration; EpisodeSampler gives every rank its own episodes.
-train_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='EpisodeSampler'),
-    collate_fn=dict(type='episode_collate'),
-    dataset=dict(
-        type='EpisodicDataset',
-        num_ways=5,
-        num_shots=1,
-        num_queries=5,
-        num_episodes=1000000,
-        episode_seed=0,
-        dataset=dict(
-            type=dataset_type,
-            ann_file=ann_root + '/train.txt',
-            data_prefix=dict(video=data_root),
-            metainfo=dict(classes=ann_root + '/train_classes.txt'),
-            pipeline={{_base_.train_pipeline}})))
-# Validation on the val split's fixed episodes (the released code selects
-# on the test split); 1 query per class as at test time.
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='episode_collate'),
-    dataset=dict(
-        type='EpisodicDataset',
-        num_ways=5,
-        num_shots=1,
-        num_queries=1,
-        num_episodes=10000,
-        episode_seed=0,
-        dataset=dict(
-            type=dataset_type,
-            ann_file=ann_root + '/val.txt',
-            data_prefix=dict(video=data_root),
-            metainfo=dict(classes=ann_root + '/val_classes.txt'),
-            pipeline={{_base_.test_pipeline}},
-            test_mode=True)))
-# 10,000 fixed test episodes, 1 query per class.
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='episode_collate'),
-    dataset=dict(
-        type='EpisodicDataset',
-        num_ways=5,
-        num_shots=1,
-        num_queries=1,
-        num_episodes=10000,
-        episode_seed=0,
-        dataset=dict(
-            type=dataset_type,
-            ann_file=ann_root + '/test.txt',
-            data_prefix=dict(video=data_root),
-            metainfo=dict(classes=ann_root + '/test_classes.txt'),
-            pipeline={{_base_.test_pipeline}},
-            test_mode=True)))
-val_evaluator = dict(type='FewShotAccuracy')
-test_evaluator = dict(type='FewShotAccuracy')
+ann_root = '${data_root}/annotations/ssv2_small'

@@ -1,10 +1,10 @@
-# CLIP-FSAR optimisation as the released code runs it (SPEC 6.2): Adam with
-# coupled L2 weight decay 1e-3 (0 for parameters named *bn* or *norm*), one
-# episode per GPU per iteration, 16 episodes per optimizer step (the released
-# runs: 4 GPUs x 4 accumulated iterations), and a per-iteration warm-up and
-# step schedule. EpisodicTrainLoop derives the accumulation from the
-# number of processes (16 on 1 GPU, 4 on 4, 2 on 8) and logs it; it refuses a
-# number of processes that does not divide episodes_per_step unless
+# CLIP-FSAR optimisation as the released code runs it (docs/method.md): Adam
+# with coupled L2 weight decay 1e-3 (0 for parameters named *bn* or *norm*),
+# one episode per GPU per iteration, 16 episodes per optimizer step (the
+# released runs: 4 GPUs x 4 accumulated iterations), and a per-iteration
+# warm-up and step schedule. EpisodicTrainLoop derives the accumulation from
+# the number of processes (16 on 1 GPU, 4 on 4, 2 on 8) and logs it; it refuses
+# a number of processes that does not divide episodes_per_step unless
 # optim_wrapper.accumulative_counts is set explicitly. max_iters counts
 # iterations of each process, so fewer processes see fewer episodes.
 train_cfg = dict(

@@ -9,7 +9,8 @@ from mmcv.transforms import BaseTransform
 
 @TRANSFORMS.register_module()
 class FewShotSampleFrames(BaseTransform):
-    """Sample T frames of a video the way the released CLIP-FSAR does.
+    """Sample T frames of a video the way the released CLIP-FSAR does
+    (docs/method.md).
 
     ``mode='segment'`` (SSv2, UCF101, HMDB51): the L frames are cut into T
     segments of ``L // T`` frames and one frame is taken from each: a random

@@ -15,12 +15,13 @@ from torch.utils.data import DataLoader, Dataset
 
 from mmfsar.datasets.collate import stacked_in_transit
 from mmfsar.datasets.episodic_dataset import (EpisodicDataset, first_use,
-                                              is_random_pipeline, local_seed)
+                                              local_seed)
 from mmfsar.evaluation.metrics.few_shot_accuracy import (
     check_finite_logits, query_samples_to_records)
 from ..hooks.class_names_hook import ensure_class_names_hook
 from ..rng import preserved_rng
 from .episodic_train_loop import unwrap_model
+from .few_shot_runner import resolve_loop_dataloader
 
 # Token key under which the cached loop carries each video's mean frame
 # feature for the text-only baseline (removed before the head sees tokens).
@@ -184,7 +185,7 @@ class EpisodicTestLoop(BaseLoop):
                  fp16: bool = False,
                  reverse_queries: bool = False,
                  text_baseline: bool = False) -> None:
-        super().__init__(runner, dataloader)
+        super().__init__(runner, resolve_loop_dataloader(runner, dataloader))
         ensure_class_names_hook(runner)
         if isinstance(evaluator, (dict, list)):
             self.evaluator = runner.build_evaluator(evaluator)
@@ -322,19 +323,19 @@ class EpisodicTestLoop(BaseLoop):
 
     # ------------------------------------------------------------- cached
     def _check_pipeline(self, dataset: EpisodicDataset) -> None:
-        random_pipes = [
-            p for p in (dataset.pipeline, dataset.query_pipeline)
-            if p is not None and is_random_pipeline(p)
-        ]
-        if not random_pipes:
+        random_names = dataset.random_transforms()
+        if not random_names:
             return
         if not self.fixed_view:
             raise ValueError(
-                'The evaluation pipeline is random (random frame sampling, '
-                'crop, flip or colour jitter), so caching one feature per '
-                'video would not match end-to-end evaluation. Use a '
-                'deterministic test pipeline (FewShotSampleFrames with '
-                'test_mode=True, CenterCrop), or set cache_features=False '
+                'The evaluation pipeline is random, or not known to be '
+                f'deterministic ({", ".join(random_names)}), so caching one '
+                'feature per video could '
+                'differ from end-to-end evaluation. Use a deterministic test '
+                'pipeline (FewShotSampleFrames with test_mode=True, '
+                'CenterCrop), declare your own deterministic transforms '
+                'with dataset.deterministic_transforms=[names], or set '
+                'cache_features=False '
                 'to draw new views per episode as the released code does, '
                 'or set fixed_view=True to encode one fixed random view per '
                 'video.')

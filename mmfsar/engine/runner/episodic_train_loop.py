@@ -9,6 +9,7 @@ from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from ..hooks.class_names_hook import ensure_class_names_hook
+from .few_shot_runner import resolve_loop_dataloader
 
 
 def unwrap_model(model):
@@ -73,10 +74,13 @@ class EpisodicTrainLoop(IterBasedTrainLoop):
     """
 
     def __init__(self,
+                 runner,
+                 dataloader,
                  *args,
                  episodes_per_step: Optional[int] = None,
                  **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(runner, resolve_loop_dataloader(runner, dataloader),
+                         *args, **kwargs)
         self.episodes_per_step = episodes_per_step
         ensure_class_names_hook(self.runner)
 
@@ -116,7 +120,9 @@ class EpisodicTrainLoop(IterBasedTrainLoop):
     def _skip_trained_batches(self) -> None:
         sampler = getattr(self.dataloader, 'sampler', None)
         if hasattr(sampler, 'set_start'):
-            sampler.set_start(self._iter * self.dataloader.batch_size)
+            # The runner built the sampler before it restored the seed.
+            sampler.set_start(
+                self._iter * self.dataloader.batch_size, seed=self.runner.seed)
             self.dataloader_iterator = _InfiniteDataloaderIterator(
                 self.dataloader)
             print_log(

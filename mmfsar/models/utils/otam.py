@@ -1,7 +1,7 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 """Ordered temporal alignment (OTAM) as pure, batched tensor functions.
 
-The recurrence follows CLIP-FSAR's ``OTAM_cum_dist_v2`` (SPEC section 3):
+The recurrence follows CLIP-FSAR's ``OTAM_cum_dist_v2`` (docs/method.md):
 the support axis is padded with a zero-cost column on each side, row 0 is a
 hard cumulative sum and every other cell adds its frame distance to a soft
 minimum ``smin(a, b, ...) = -lbda * log(sum(exp(-x / lbda)))`` over its
@@ -158,8 +158,9 @@ def otam_distance(frame_dist: Tensor,
 def otam_distance_reference(frame_dist: Tensor,
                             lbda: float = 0.5,
                             bidirectional: bool = True) -> Tensor:
-    """Cell-by-cell OTAM written directly from the formulas of SPEC section
-    3, the way the released code loops. Slow; for tests and benchmarks."""
+    """Cell-by-cell OTAM written directly from the recurrence in
+    docs/method.md, the way the released code loops. Slow; for tests and
+    benchmarks."""
 
     def one(dists: Tensor) -> Tensor:
         dists = torch.nn.functional.pad(dists, (1, 1))
