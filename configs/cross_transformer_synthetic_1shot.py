@@ -1,14 +1,9 @@
-# CrossTransformer over frames (the authors' CNN_CrossTransformer
-# baseline) on the CPU demo's synthetic benchmark: otam_synthetic_1shot.py
-# (data, schedule, tiny ViT frame encoder, no text) with the
-# CrossTransformer head.
-_base_ = ['./otam_synthetic_1shot.py']
+# CrossTransformer (the authors' CNN_CrossTransformer: query frames attend
+# over a class's support frames) in the few-shot method
+# comparison on the synthetic benchmark (tools/compare_methods.py): the
+# shared recipe of configs/_base_/synthetic_comparison.py with this head.
+_base_ = ['./_base_/synthetic_comparison.py']
 
-# Released CNN_CrossTransformer size (1024-d keys and values) on the tiny
-# ViT's 64-d frame features.
 model = dict(
     head=dict(
-        _delete_=True,
-        type='CrossTransformerHead',
-        in_channels=64,
-        hidden_channels=1024))
+        type='CrossTransformerHead', in_channels=512, hidden_channels=1024))

@@ -1,22 +1,9 @@
-# MoLo on the synthetic motion benchmark of tools/data/make_synthetic_fsar.py,
-# for the CPU comparison of methods: the data, episodes and schedule of
-# clip_fsar_synthetic_1shot.py (32x32 frames, LR 1e-3 without weight decay
-# or accumulation, 3,200 episodes). The frame encoder is a randomly
-# initialised ResNet-18 (D = 512) handing over its last maps, 1x1 at 32 px:
-# the motion stream's convolutions then see no spatial neighbours and model
-# motion across time only; the reconstruction decoder upsamples 1 -> 2 ->
-# 8 -> 32 px. The head keeps MoLoHead's defaults, the released settings
-# (SSv2-Full loss values; loss_recons_weight 0.1 x 4), with a classifier
-# over the 24 training classes.
-_base_ = ['./clip_fsar_synthetic_1shot.py']
+# MoLo (motion from the spatial maps, long-short contrastive and
+# reconstruction losses, over the 24 training classes) in the few-shot method
+# comparison on the synthetic benchmark (tools/compare_methods.py): the
+# shared recipe of configs/_base_/synthetic_comparison.py with this head.
+_base_ = ['./_base_/synthetic_comparison.py']
 
 model = dict(
-    _delete_=True,
-    type='FewShotRecognizer',
-    backbone=dict(type='ResNetFrames', depth=18, spatial=True),
-    head=dict(type='MoLoHead', in_channels=512, num_classes=24),
-    data_preprocessor=dict(
-        type='ActionDataPreprocessor',
-        mean=[114.75, 114.75, 114.75],
-        std=[57.375, 57.375, 57.375],
-        format_shape='NCHW'))
+    backbone=dict(spatial=True),
+    head=dict(type='MoLoHead', in_channels=512, num_classes=24))

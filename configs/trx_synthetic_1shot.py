@@ -1,15 +1,13 @@
-# TRX (the authors' CNN_TRX baseline) on the CPU demo's synthetic
-# benchmark: otam_synthetic_1shot.py (data, schedule, tiny ViT frame
-# encoder, no text) with the TRX head.
-_base_ = ['./otam_synthetic_1shot.py']
+# TRX (the authors' CNN_TRX: temporal cross transformers over frame pairs
+# and triples, 1152-d projections) in the few-shot method
+# comparison on the synthetic benchmark (tools/compare_methods.py): the
+# shared recipe of configs/_base_/synthetic_comparison.py with this head.
+_base_ = ['./_base_/synthetic_comparison.py']
 
-# Released CNN_TRX sizes (pairs and triples, 1152-d keys and values,
-# dropout 0.1) on the tiny ViT's 64-d features of 8 frames.
 model = dict(
     head=dict(
-        _delete_=True,
         type='TRXHead',
-        in_channels=64,
+        in_channels=512,
         num_frames=8,
         cardinalities=(2, 3),
         proj_channels=1152))

@@ -1,10 +1,7 @@
-# The frame-mean baseline (the authors' CNN_TSN) on the CPU demo's
-# synthetic benchmark: otam_synthetic_1shot.py (data, schedule, tiny ViT
-# frame encoder, no text) with the frame-mean head. The classes of this
-# benchmark are motions, which a mean over frames cannot tell from their
-# reverse: this head is the order-blind reference point.
-_base_ = ['./otam_synthetic_1shot.py']
+# TSN (the authors' CNN_TSN: cosine of frame-mean features, averaged over a
+# class's shots; blind to frame order) in the few-shot method
+# comparison on the synthetic benchmark (tools/compare_methods.py): the
+# shared recipe of configs/_base_/synthetic_comparison.py with this head.
+_base_ = ['./_base_/synthetic_comparison.py']
 
-# Released CNN_TSN: cosine of frame means, averaged over a class's shots,
-# no temperature.
-model = dict(head=dict(_delete_=True, type='FewShotTSNHead'))
+model = dict(head=dict(type='FewShotTSNHead'))

@@ -121,31 +121,53 @@ def test_benchmark_configs_carry_the_released_settings(dataset, shot):
                                                  if suffix else 'ViT-B-16')
 
 
-@pytest.mark.parametrize('method', ['otam', 'trx', 'tsn', 'cross_transformer'])
-def test_synthetic_head_comparison_changes_only_the_head(method):
+COMPARISON = dict(
+    clip_fsar_r18=('PrototypeModulationHead', {'loss_fsl', 'loss_text',
+                                               'acc'}),
+    otam=('OTAMHead', {'loss_fsl', 'acc'}),
+    trx=('TRXHead', {'loss_fsl', 'acc'}),
+    tsn=('FewShotTSNHead', {'loss_fsl', 'acc'}),
+    cross_transformer=('CrossTransformerHead', {'loss_fsl', 'acc'}),
+    hyrsm=('HyRSMHead', {'loss_fsl', 'loss_class', 'loss_temporal', 'acc'}),
+    molo=('MoLoHead',
+          {'loss_fsl', 'loss_class', 'loss_contrastive', 'loss_recons',
+           'acc'}))
+
+
+@pytest.mark.parametrize('method', list(COMPARISON))
+def test_synthetic_comparison_changes_only_the_head(method):
+    """Every method of tools/compare_methods.py trains on the same data,
+    episodes, schedule and frame encoder; only the head (and CLIP-FSAR's
+    text tower) differ, and one training step gives its losses."""
     import torch
     from mmaction.registry import MODELS
 
     from mmfsar.testing import fake_episode_batch
     reference = Config.fromfile(
-        osp.join(REPO, 'configs', 'clip_fsar_synthetic_1shot.py')).to_dict()
+        osp.join(REPO, 'configs', '_base_',
+                 'synthetic_comparison.py')).to_dict()
     cfg = Config.fromfile(
         osp.join(REPO, 'configs', f'{method}_synthetic_1shot.py'))
     model = cfg.to_dict().pop('model')
     assert {k: v for k, v in cfg.to_dict().items() if k != 'model'} == \
         {k: v for k, v in reference.items() if k != 'model'}
-    assert model['type'] == 'FewShotRecognizer'
-    assert model['text_encoder'] is None and model['loss_text'] is None
-    for part in ('backbone', 'data_preprocessor'):
-        assert model[part] == reference['model'][part]
+    backbone = dict(reference['model']['backbone'])
+    if method == 'molo':
+        backbone['spatial'] = True
+    assert model['backbone'] == backbone
+    assert model['data_preprocessor'] == reference['model'][
+        'data_preprocessor']
+    head_type, loss_keys = COMPARISON[method]
+    assert model['head']['type'] == head_type
+    assert (model.get('text_encoder') is None) == (method != 'clip_fsar_r18')
     torch.manual_seed(0)
     recognizer = MODELS.build(cfg.model)
-    recognizer.set_class_names([f'c{i}' for i in range(10)], 'train')
-    batch = fake_episode_batch(5, 1, 2, num_frames=8)
+    recognizer.set_class_names([f'c{i}' for i in range(24)], 'train')
+    batch = fake_episode_batch(5, 1, 2, num_frames=8, num_classes=24)
     losses = recognizer(
         **recognizer.data_preprocessor(batch, True), mode='loss')
-    assert set(losses) == {'loss_fsl', 'acc'}
-    assert torch.isfinite(losses['loss_fsl'])
+    assert set(losses) == loss_keys
+    assert all(torch.isfinite(v) for v in losses.values())
 
 
 BASELINE_HEADS = dict(

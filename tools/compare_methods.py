@@ -1,11 +1,14 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 """Train and test every few-shot method on the synthetic benchmark.
 
-For each method's synthetic config (``configs/<method>_synthetic_1shot.py``)
-this trains with ``tools/train.py`` (validating on the val classes), tests
-the best checkpoint on the same fixed 5-way 1-shot episodes of the test
-classes with the cached loop, then again with every query's frames
-reversed, and prints one table: accuracy with its 95% interval, accuracy
+For each method's synthetic config (``configs/<method>_synthetic_1shot.py``,
+all on the shared recipe of ``configs/_base_/synthetic_comparison.py``:
+the same videos, episodes, random ResNet-18 frame encoder and 200-episode
+schedule, so that only the head differs) this trains with
+``tools/train.py`` (validating on the val classes), tests the best
+checkpoint on the same fixed 5-way 1-shot episodes of the test classes
+with the cached loop, then again with every query's frames reversed, and
+prints one table: accuracy with its 95% interval, accuracy
 with reversed queries, trainable parameters, training seconds per episode
 and the cached test time. The table is also written as Markdown and JSON
 into the work dir.
@@ -27,7 +30,7 @@ from demo import data_options, generate_data, step  # noqa: E402
 
 #: Method name -> its synthetic config, in the order of the table.
 METHODS = {
-    'CLIP-FSAR': 'clip_fsar_synthetic_1shot.py',
+    'CLIP-FSAR': 'clip_fsar_r18_synthetic_1shot.py',
     'OTAM': 'otam_synthetic_1shot.py',
     'TRX': 'trx_synthetic_1shot.py',
     'TSN': 'tsn_synthetic_1shot.py',

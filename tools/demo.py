@@ -82,18 +82,9 @@ def train(args) -> str:
 
 
 def data_options(data_root: str) -> list:
-    """Point every dataloader of the config at ``data_root``."""
-    out = []
-    for split, loader in (('train', 'train_dataloader'),
-                          ('val', 'val_dataloader'), ('test',
-                                                      'test_dataloader')):
-        prefix = f'{loader}.dataset.dataset.'
-        out += [
-            f'{prefix}ann_file={data_root}/{split}.txt',
-            f'{prefix}data_prefix.video={data_root}',
-            f'{prefix}metainfo.classes={data_root}/{split}_classes.txt'
-        ]
-    return out
+    """Point every dataloader of the config at ``data_root`` (the configs'
+    ``${data_root}`` placeholder)."""
+    return [f'data_root={data_root}']
 
 
 def test(args, checkpoint: str, reverse: bool) -> dict:

@@ -32,8 +32,16 @@ def smoke_cfg(work_dir, resume=False):
 
 
 def train(cfg):
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    """Train in this process with one torch thread, as the subprocesses of
+    these tests run (OMP_NUM_THREADS=1): results depend on the number of
+    threads."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+    finally:
+        torch.set_num_threads(threads)
     return runner
 
 
