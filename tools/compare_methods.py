@@ -144,6 +144,7 @@ def test(config: str, checkpoint: str, work_dir: str, args,
     cfg.load_from = checkpoint
     cfg.test_dataloader.dataset.num_episodes = args.episodes
     cfg.test_cfg.reverse_queries = reverse
+    cfg.test_evaluator.out_file = osp.join(work_dir, f'{name}.jsonl')
     runner = Runner.from_cfg(cfg)
     start = time.time()
     metrics = runner.test()
