@@ -1,7 +1,7 @@
 # MoLo, SSv2-Full, 5-way 1-shot, ImageNet ResNet-50: the released
 # MoLo_SSv2_Full_1shot_v1.yaml (TRAIN.* values in model.head; 6 training
-# queries per class). loss_recons_weight is RECONS_COFF x 4: mmengine's
-# accumulative_counts=4 divides it, the released script does not.
+# queries per class). loss_recons_weight is RECONS_COFF x 4: mmfsar averages
+# it over the episodes of a step, the released script sums 4 of them.
 _base_ = [
     './_base_/default_runtime.py', './_base_/models/molo_r50.py',
     './_base_/datasets/ssv2_full_fsar.py',

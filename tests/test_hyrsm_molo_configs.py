@@ -58,7 +58,6 @@ def check_common(cfg, lr, warm, steps_iter, steps, lrs, iters, val, seed):
     assert cfg.model.data_preprocessor.std == [57.375] * 3
     assert cfg.optim_wrapper.optimizer.lr == lr
     assert cfg.optim_wrapper.optimizer.weight_decay == 1e-3
-    assert cfg.train_cfg.episodes_per_step == 16
     assert 'accumulative_counts' not in cfg.optim_wrapper
     # The released rate at every iteration, with the intended decay
     # epochs and with the released double-counted ones.
@@ -92,6 +91,8 @@ def test_hyrsm_configs_carry_the_released_values(dataset, shots):
     head = cfg.model.head
     # K100 K >= 2: TRAIN.BATCH_SIZE 1 divides the loss by 1, not 4.
     scale = 4 if dataset == 'kinetics100' and shots > 1 else 1
+    # ... and it runs on one GPU only: 4 episodes per optimizer step.
+    assert cfg.train_cfg.episodes_per_step == 16 // scale
     assert head.get('loss_cls', dict(loss_weight=1.))['loss_weight'] == scale
     assert (head.num_classes, head.loss_class_weight,
             head.loss_temporal_weight) == (classes, w * scale, lt * scale)
@@ -113,6 +114,7 @@ def test_molo_configs_carry_the_released_values(dataset, shots):
     (classes, w, recons, contrastive, pos_a, pos_b, lr, warm, steps_iter,
      steps, lrs, iters, val, seed) = MOLO[dataset]
     cfg = load(f'molo_{dataset}_{shots}shot')
+    assert cfg.train_cfg.episodes_per_step == 16
     check_common(cfg, lr, warm, steps_iter, steps, lrs, iters, val, seed)
     assert cfg.model.backbone.spatial
     head = cfg.model.head

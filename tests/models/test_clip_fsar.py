@@ -142,6 +142,40 @@ def test_state_dict_round_trip_gives_identical_logits(tmp_path):
         assert torch.equal(a.pred_score, b.pred_score)
 
 
+def test_checkpoint_lacking_a_part_is_refused_unless_partial_load(tmp_path):
+    """A checkpoint without any weight of a part (here the head) would
+    leave that part randomly initialised under mmengine's non-strict
+    loading; the model names the part instead, and loads the rest only when
+    the config asks for it."""
+    from mmengine.runner import load_checkpoint
+    model = build()
+    state = {
+        k: v
+        for k, v in model.state_dict().items() if not k.startswith('head.')
+    }
+    torch.save(dict(state_dict=state), tmp_path / 'backbone_only.pth')
+    torch.manual_seed(123)
+    fresh = MODELS.build(tiny_model_cfg())
+    head_before = {k: v.clone() for k, v in fresh.head.state_dict().items()}
+    with pytest.raises(
+            ValueError,
+            match=r"no weights of 'head'.*"
+            r"model.partial_load=\['head'\]"):
+        load_checkpoint(fresh, str(tmp_path / 'backbone_only.pth'))
+    partial = MODELS.build(dict(tiny_model_cfg(), partial_load=['head']))
+    partial.head.load_state_dict(head_before)
+    load_checkpoint(partial, str(tmp_path / 'backbone_only.pth'))
+    for key, value in state.items():
+        assert torch.equal(partial.state_dict()[key], value), key
+    for key, value in partial.head.state_dict().items():
+        assert torch.equal(value, head_before[key]), key
+    # Another part missing is still refused.
+    state = {k: v for k, v in state.items() if not k.startswith('backbone.')}
+    torch.save(dict(state_dict=state), tmp_path / 'no_backbone.pth')
+    with pytest.raises(ValueError, match="no weights of 'backbone'"):
+        load_checkpoint(partial, str(tmp_path / 'no_backbone.pth'))
+
+
 def test_class_names_must_be_set():
     model = MODELS.build(tiny_model_cfg())
     batch = fake_episode_batch(5, 1, 1)

@@ -26,8 +26,8 @@ model = dict(
         loss_contrastive_weight=0.05,
         use_recons=True,
         # RECONS_COFF 0.1 x 4: the released script adds this term without
-        # dividing it by its batch size 4 like the others, while mmengine's
-        # accumulative_counts=4 divides every term.
+        # dividing it by its batch size 4 like the others, while mmfsar
+        # averages every term over the episodes of an optimizer step.
         loss_recons_weight=0.1 * 4),
     # The released configs keep the base config's mean 0.45 and std 0.225
     # (x255) for every channel, not ImageNet's, although the backbone is

@@ -97,9 +97,10 @@ class HyRSMHead(BaseFewShotHead):
       (``TRAIN.TEMPORAL_LOSS_WEIGHT``); HyRSM (v1) has none.
 
     The released script divides every term by its batch size 4 and
-    accumulates 4 iterations; mmengine's ``accumulative_counts=4`` does
-    the same division. The head keeps no state between calls; the cached
-    evaluation stores the intra-relation output per video and runs the
+    accumulates 4 iterations on each of 4 GPUs: a step averages every
+    term over 16 episodes, as mmfsar's ``train_cfg.episodes_per_step=16``
+    does on any number of GPUs. The head keeps no state between calls; the
+    cached evaluation stores the intra-relation output per video and runs the
     inter-relation per episode. With ``relation_set='videos'`` and K = 1,
     both variants give the same logits.
 

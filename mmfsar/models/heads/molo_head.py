@@ -91,9 +91,9 @@ class MoLoHead(BaseFewShotHead):
       ``loss_recons_weight``.
 
     The released script divides every term but the reconstruction by its
-    batch size 4 and accumulates 4 iterations. mmengine's
-    ``accumulative_counts=4`` divides every term, so ``loss_recons_weight``
-    is ``TRAIN.RECONS_COFF`` times 4 for the released gradient. The head
+    batch size 4 and accumulates 4 iterations. mmfsar averages every term
+    over the episodes of an optimizer step, so ``loss_recons_weight`` is
+    ``TRAIN.RECONS_COFF`` times 4 for the released gradient. The head
     keeps no state between calls; the cached evaluation stores both token
     sequences per video and matches them per episode.
 
