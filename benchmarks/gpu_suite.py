@@ -487,24 +487,29 @@ def build_optim_wrapper(model, optim_cfg: dict, device: torch.device):
     Returns:
         tuple: The wrapper, a factory of the context to run the step in and
         a note. On the
-        CPU, ``AmpOptimWrapper`` (which needs a GPU) becomes a plain
-        ``OptimWrapper`` under CPU autocast bf16.
+        CPU, ``AmpOptimWrapper`` and ``FiniteAmpOptimWrapper`` (which need
+        a GPU) become ``OptimWrapper`` and ``FiniteOptimWrapper`` under CPU
+        autocast bf16.
     """
     from mmengine.optim import build_optim_wrapper as build
     from mmengine.runner import autocast
     cfg = copy.deepcopy(optim_cfg)
     cfg['accumulative_counts'] = 1
     context, note = nullcontext, ''
-    if cfg.get('type') == 'AmpOptimWrapper' and device.type == 'cpu':
+    cpu_types = {
+        'AmpOptimWrapper': 'OptimWrapper',
+        'FiniteAmpOptimWrapper': 'FiniteOptimWrapper'
+    }
+    if cfg.get('type') in cpu_types and device.type == 'cpu':
         dtype = cfg.pop('dtype', None)
         if dtype != 'bfloat16':
             raise NotImplementedError(
                 f'autocast {dtype or "float16"} needs a GPU; mmengine\'s '
                 'CPU autocast is bf16 only')
         cfg.pop('loss_scale', None)
-        cfg['type'] = 'OptimWrapper'
+        cfg['type'] = cpu_types[cfg['type']]
         context = partial(autocast, device_type='cpu', dtype=torch.bfloat16)
-        note = ('CPU autocast bf16, OptimWrapper without loss scaling '
+        note = (f'CPU autocast bf16, {cfg["type"]} without loss scaling '
                 '(AmpOptimWrapper needs a GPU)')
     return build(model, cfg), context, note
 

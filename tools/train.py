@@ -32,8 +32,10 @@ def parse_args():
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='automatic mixed precision (AmpOptimWrapper; its dynamic loss '
-        'scale skips steps with non-finite gradients)')
+        help='automatic mixed precision: FiniteOptimWrapper becomes '
+        'FiniteAmpOptimWrapper (a dynamic loss scale, and non-finite steps '
+        'skipped with BatchNorm statistics restored), OptimWrapper becomes '
+        'mmengine\'s AmpOptimWrapper')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -83,13 +85,16 @@ def merge_args(cfg: Config, args) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper',
-                           'FiniteOptimWrapper'):
+        amp_types = {
+            'OptimWrapper': 'AmpOptimWrapper',
+            'AmpOptimWrapper': 'AmpOptimWrapper',
+            'FiniteOptimWrapper': 'FiniteAmpOptimWrapper',
+            'FiniteAmpOptimWrapper': 'FiniteAmpOptimWrapper'
+        }
+        if wrapper not in amp_types:
             raise ValueError(f'--amp does not support optim_wrapper.type='
                              f'{wrapper!r}')
-        for key in ('on_nonfinite', 'max_consecutive_skips', 'max_skip_share'):
-            cfg.optim_wrapper.pop(key, None)
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.type = amp_types[wrapper]
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
         cfg.resume = True

@@ -1,11 +1,11 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 from .hooks import (AtomicCheckpointHook, ClassNamesHook, RandomStateHook,
                     SafeCheckpointHook)
-from .optim_wrapper import FiniteOptimWrapper
+from .optim_wrapper import FiniteAmpOptimWrapper, FiniteOptimWrapper
 from .runner import EpisodicTestLoop, EpisodicTrainLoop, FewShotRunner
 
 __all__ = [
     'AtomicCheckpointHook', 'ClassNamesHook', 'EpisodicTestLoop',
-    'EpisodicTrainLoop', 'FewShotRunner', 'FiniteOptimWrapper',
-    'RandomStateHook', 'SafeCheckpointHook'
+    'EpisodicTrainLoop', 'FewShotRunner', 'FiniteAmpOptimWrapper',
+    'FiniteOptimWrapper', 'RandomStateHook', 'SafeCheckpointHook'
 ]

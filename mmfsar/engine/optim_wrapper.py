@@ -6,7 +6,7 @@ import torch
 import torch.distributed as torch_dist
 from mmaction.registry import OPTIM_WRAPPERS
 from mmengine.logging import MessageHub, print_log
-from mmengine.optim import OptimWrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from torch import nn
 from torch.nn.modules.batchnorm import _NormBase
 
@@ -141,9 +141,7 @@ class FiniteOptimWrapper(OptimWrapper):
             self._restore_norm_buffers()
         if not self.should_update():
             return
-        finite = self._window_is_finite()
-        if finite:
-            self.step(**(step_kwargs or {}))
+        finite = self._step_if_finite(step_kwargs or {})
         self.zero_grad(**(zero_kwargs or {}))
         if not finite:
             self._skip_step()
@@ -152,6 +150,16 @@ class FiniteOptimWrapper(OptimWrapper):
         self._interval_steps += 1
         self._window_nonfinite = False
         self._norm_snapshot = self._norm_model = None
+
+    def _step_if_finite(self, step_kwargs: Dict) -> bool:
+        """Step if the window is finite; returns whether it stepped."""
+        finite = self._window_is_finite()
+        if finite:
+            self.step(**step_kwargs)
+        return finite
+
+    def _skip_detail(self) -> str:
+        return ''
 
     def _window_is_finite(self) -> bool:
         grads = [
@@ -184,7 +192,7 @@ class FiniteOptimWrapper(OptimWrapper):
             f'Skipped the optimizer step at iteration {iteration}: '
             'non-finite loss or gradients in its accumulation window; the '
             f'model is as before the window ({self.num_skipped} skipped so '
-            f'far, {self.consecutive_skips} in a row).',
+            f'far, {self.consecutive_skips} in a row){self._skip_detail()}.',
             logger='current',
             level=30)
         if self.consecutive_skips > self.max_consecutive_skips:
@@ -212,3 +220,49 @@ class FiniteOptimWrapper(OptimWrapper):
                 f'{iteration} were skipped for non-finite loss or gradients, '
                 f'more than optim_wrapper.max_skip_share='
                 f'{self.max_skip_share}: stopping before validation.')
+
+
+@OPTIM_WRAPPERS.register_module()
+class FiniteAmpOptimWrapper(FiniteOptimWrapper, AmpOptimWrapper):
+    """``AmpOptimWrapper`` (automatic mixed precision with a loss scaler)
+    with the guarantees of :class:`FiniteOptimWrapper`.
+
+    mmengine's ``AmpOptimWrapper`` already skips the optimizer step when
+    the scaled gradients overflow and lowers the loss scale, but a forward
+    pass that produced NaN or infinities has by then written them into the
+    BatchNorm running statistics, and a run whose every step overflows
+    keeps halving its loss scale without a word. Here the gradients are
+    unscaled, then checked (with the loss, and across ranks) as in
+    :class:`FiniteOptimWrapper`: a non-finite window is skipped with the
+    normalisation statistics restored, counted against
+    ``max_consecutive_skips`` and ``max_skip_share``, and logged with the
+    new loss scale. The loss scale is updated after every window, skipped
+    or not, as mmengine does. ``tools/train.py --amp`` selects it for a
+    config whose wrapper is ``FiniteOptimWrapper``.
+
+    In fp16 the dynamic loss scale starts high (65,536) and a few early
+    steps overflow while it finds its level; these are skipped steps like
+    any other, logged, and far below the default limits.
+
+    Args:
+        on_nonfinite, max_consecutive_skips, max_skip_share: as in
+            :class:`FiniteOptimWrapper`.
+        **kwargs: ``AmpOptimWrapper`` arguments (``loss_scale``, ``dtype``)
+            and ``OptimWrapper`` arguments.
+    """
+
+    def _step_if_finite(self, step_kwargs: Dict) -> bool:
+        self.loss_scaler.unscale_(self.optimizer)
+        finite = self._window_is_finite()
+        if finite:
+            if self.clip_grad_kwargs:
+                self._clip_grad()
+            # Gradients are unscaled already: the scaler only steps.
+            self.loss_scaler.step(self.optimizer, **step_kwargs)
+        self.loss_scaler.update(self._scale_update_param)
+        return finite
+
+    def _skip_detail(self) -> str:
+        if not self.loss_scaler.is_enabled():
+            return ''
+        return f'; loss scale now {self.loss_scaler.get_scale():g}'

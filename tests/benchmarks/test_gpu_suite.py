@@ -14,6 +14,8 @@ import torch
 from mmaction.registry import MODELS
 from mmengine.optim import OptimWrapper
 
+from mmfsar.engine import FiniteOptimWrapper
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SUITE = osp.join(REPO, 'benchmarks', 'gpu_suite.py')
 sys.path.append(osp.join(REPO, 'benchmarks'))
@@ -165,9 +167,9 @@ def test_exhausted_budget_still_lists_every_row(tmp_path):
 
 @pytest.mark.parametrize('precision,wrapper,dtype,with_cp', [
     ('fp32', 'FiniteOptimWrapper', None, False),
-    ('AMP fp16', 'AmpOptimWrapper', None, False),
-    ('AMP bf16', 'AmpOptimWrapper', 'bfloat16', False),
-    ('AMP bf16 + grad ckpt', 'AmpOptimWrapper', 'bfloat16', True),
+    ('AMP fp16', 'FiniteAmpOptimWrapper', None, False),
+    ('AMP bf16', 'FiniteAmpOptimWrapper', 'bfloat16', False),
+    ('AMP bf16 + grad ckpt', 'FiniteAmpOptimWrapper', 'bfloat16', True),
 ])
 def test_each_precision_is_the_train_tool_config(precision, wrapper, dtype,
                                                  with_cp):
@@ -199,6 +201,10 @@ def test_quick_autocast_on_the_cpu():
     for _ in range(2):  # a fresh context per step
         with context():
             assert model(torch.ones(1, 4)).dtype == torch.bfloat16
+    wrapper, _, note = gpu_suite.build_optim_wrapper(
+        model, dict(amp, type='FiniteAmpOptimWrapper', dtype='bfloat16'), cpu)
+    assert type(wrapper) is FiniteOptimWrapper
+    assert 'FiniteOptimWrapper without loss scaling' in note
 
 
 def test_full_size_test_config(tmp_path):

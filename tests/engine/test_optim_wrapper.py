@@ -7,7 +7,7 @@ from mmaction.registry import MODELS
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
-from mmfsar.engine import FiniteOptimWrapper
+from mmfsar.engine import FiniteAmpOptimWrapper, FiniteOptimWrapper
 from mmfsar.engine.optim_wrapper import norm_buffers
 from mmfsar.testing import TINY_RN, fake_episode_batch, tiny_model_cfg
 
@@ -170,4 +170,84 @@ def test_skip_with_accumulation_drops_the_whole_window():
     # The next window is a normal step from there.
     train(model, optim, [2, 3])
     train(reference, make_optim(reference, accumulative_counts=2), [2, 3])
+    assert_same_state(model, reference)
+
+
+# ---------------------------------------------------------------- AMP
+def amp_optim(monkeypatch, params, init_scale=2.**16, **kwargs):
+    """A ``FiniteAmpOptimWrapper`` on the CPU: mmengine's wrapper asks for a
+    GPU and builds a CUDA loss scaler, so the test lets it build and then
+    gives it torch's CPU loss scaler (the same class with the same
+    arithmetic) and CPU autocast bf16."""
+    from mmengine.optim.optimizer import amp_optimizer_wrapper
+    monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available',
+                        lambda: True)
+    with pytest.warns(UserWarning):  # CUDA's scaler disables itself
+        optim = FiniteAmpOptimWrapper(
+            optimizer=torch.optim.SGD(params, lr=0.1),
+            dtype='bfloat16',
+            **kwargs)
+    optim.loss_scaler = torch.amp.GradScaler('cpu', init_scale=init_scale)
+    return optim
+
+
+def test_amp_finite_step_is_an_unscaled_step(monkeypatch):
+    param = torch.nn.Parameter(torch.ones(3))
+    optim = amp_optim(monkeypatch, [param])
+    optim.update_params(param.sum())
+    assert torch.allclose(param.data, torch.full((3, ), 0.9))
+    assert optim.num_skipped == 0
+    assert optim.loss_scaler.get_scale() == 2.**16
+    assert 'loss_scaler' in optim.state_dict()
+
+
+def test_amp_overflow_skips_and_lowers_the_loss_scale(monkeypatch, caplog):
+    # A finite loss whose scaled gradients overflow float32.
+    set_iter(5)
+    param = torch.nn.Parameter(torch.ones(3))
+    optim = amp_optim(monkeypatch, [param])
+    optim.update_params((param * 1e37).sum())
+    assert torch.equal(param.data, torch.ones(3)) and param.grad is None
+    assert optim.num_skipped == 1
+    assert optim.loss_scaler.get_scale() == 2.**15
+    optim.update_params(param.sum())  # the next step is a normal one
+    assert torch.allclose(param.data, torch.full((3, ), 0.9))
+    assert optim.consecutive_skips == 0
+
+
+def test_amp_nan_loss_raises_or_stops_after_consecutive_skips(monkeypatch):
+    param = torch.nn.Parameter(torch.ones(3))
+    optim = amp_optim(monkeypatch, [param], on_nonfinite='raise')
+    set_iter(7)
+    with pytest.raises(FloatingPointError, match='at iteration 7'):
+        optim.update_params((param * float('nan')).sum())
+    optim = amp_optim(monkeypatch, [param], max_consecutive_skips=2)
+    for i in range(2):
+        set_iter(i)
+        optim.update_params((param * float('nan')).sum())
+    assert optim.loss_scaler.get_scale() == 2.**14
+    with pytest.raises(FloatingPointError, match='3 optimizer steps in a row'):
+        optim.update_params((param * float('nan')).sum())
+
+
+def test_amp_skipped_step_restores_batchnorm_buffers(monkeypatch):
+    """mmengine's AmpOptimWrapper skips the step but keeps the NaN running
+    statistics of the forward pass; this wrapper restores them."""
+    model, reference = rn_model(), rn_model()
+    optim = amp_optim(monkeypatch, model.parameters())
+    train(model, optim, [0])
+    before = copy.deepcopy(model.state_dict())
+    train(model, optim, [1], nan=[1])
+    assert optim.num_skipped == 1
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert optim.loss_scaler.get_scale() == 2.**15
+    train(model, optim, [2])
+    # As a run without the NaN step whose loss scale was lowered as the
+    # skip lowers it (under CPU autocast bf16 a step's result depends on
+    # the loss scale: measured, not bit-identical across scales).
+    ref_optim = amp_optim(monkeypatch, reference.parameters())
+    train(reference, ref_optim, [0])
+    ref_optim.loss_scaler.update(2.**15)
+    train(reference, ref_optim, [2])
     assert_same_state(model, reference)

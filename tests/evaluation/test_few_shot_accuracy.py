@@ -60,6 +60,18 @@ def test_metric_against_hand_computation(tmp_path):
         class_names=['c9', 'c7'])
 
 
+@pytest.mark.parametrize('name', ['episodes.jsonl', 'episodes.pkl'])
+def test_dump_creates_its_folder(tmp_path, name):
+    # tools/test.py --dump work_dirs/new/x.jsonl: the folder does not exist
+    # until the end of the test run, when the dump is written.
+    out = tmp_path / 'new' / 'sub' / name
+    metric = FewShotAccuracy(out_file=str(out))
+    metric.dataset_meta = dict(classes=[f'c{i}' for i in range(10)])
+    metric.process(None, episodes())
+    metric.evaluate(3)
+    assert out.is_file()
+
+
 def test_text_baseline_accuracy_from_records(tmp_path):
     """Records with text-only predictions (the loop's text_baseline) give
     text_accuracy and text_ci95 beside the few-shot figures, and the dump

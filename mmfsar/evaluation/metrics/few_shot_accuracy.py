@@ -1,6 +1,8 @@
 # Copyright (c) mmfsar contributors. All rights reserved.
 import json
 import math
+import os
+import os.path as osp
 from collections import OrderedDict
 from typing import List, Optional, Sequence
 
@@ -230,6 +232,9 @@ def dump_results(results: List[dict], out_file: str) -> None:
         k: v.tolist() if isinstance(v, np.ndarray) else v
         for k, v in r.items()
     } for r in results]
+    if '://' not in out_file:
+        # Created rather than failing after the whole test run.
+        os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     if out_file.endswith('.jsonl'):
         with open(out_file, 'w') as f:
             for r in results:
