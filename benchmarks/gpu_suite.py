@@ -496,10 +496,8 @@ def build_optim_wrapper(model, optim_cfg: dict, device: torch.device):
     cfg = copy.deepcopy(optim_cfg)
     cfg['accumulative_counts'] = 1
     context, note = nullcontext, ''
-    cpu_types = {
-        'AmpOptimWrapper': 'OptimWrapper',
-        'FiniteAmpOptimWrapper': 'FiniteOptimWrapper'
-    }
+    from mmfsar.engine.optim_wrapper import AMP_WRAPPERS
+    cpu_types = {amp: plain for plain, amp in AMP_WRAPPERS.items()}
     if cfg.get('type') in cpu_types and device.type == 'cpu':
         dtype = cfg.pop('dtype', None)
         if dtype != 'bfloat16':

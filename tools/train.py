@@ -14,6 +14,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmfsar  # noqa: E402,F401  (workarounds + registration first)
 from mmfsar.engine import checkpoint  # noqa: E402
+from mmfsar.engine.optim_wrapper import AMP_WRAPPERS  # noqa: E402
 
 
 def parse_args():
@@ -85,12 +86,7 @@ def merge_args(cfg: Config, args) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        amp_types = {
-            'OptimWrapper': 'AmpOptimWrapper',
-            'AmpOptimWrapper': 'AmpOptimWrapper',
-            'FiniteOptimWrapper': 'FiniteAmpOptimWrapper',
-            'FiniteAmpOptimWrapper': 'FiniteAmpOptimWrapper'
-        }
+        amp_types = dict(AMP_WRAPPERS, **{t: t for t in AMP_WRAPPERS.values()})
         if wrapper not in amp_types:
             raise ValueError(f'--amp does not support optim_wrapper.type='
                              f'{wrapper!r}')

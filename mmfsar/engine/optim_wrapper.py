@@ -10,6 +10,12 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from torch import nn
 from torch.nn.modules.batchnorm import _NormBase
 
+AMP_WRAPPERS = {
+    'OptimWrapper': 'AmpOptimWrapper',
+    'FiniteOptimWrapper': 'FiniteAmpOptimWrapper'
+}
+"""Optim wrapper type -> its mixed-precision counterpart (``--amp``)."""
+
 
 def norm_buffers(model: nn.Module) -> List[torch.Tensor]:
     """The running statistics of the normalisation layers that keep them

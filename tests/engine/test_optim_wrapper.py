@@ -201,7 +201,7 @@ def test_amp_finite_step_is_an_unscaled_step(monkeypatch):
     assert 'loss_scaler' in optim.state_dict()
 
 
-def test_amp_overflow_skips_and_lowers_the_loss_scale(monkeypatch, caplog):
+def test_amp_overflow_skips_and_lowers_the_loss_scale(monkeypatch):
     # A finite loss whose scaled gradients overflow float32.
     set_iter(5)
     param = torch.nn.Parameter(torch.ones(3))
